@@ -1,0 +1,68 @@
+# Matryoshka build. `make` builds the image and ISO; `make test` runs everything; see README.md.
+.DEFAULT_GOAL := all
+BUILD := build
+
+# ---- the hypervisor image -----------------------------------------------------------------
+# -mcmodel=kernel: the image runs in the top 2 GiB, so every symbol is a sign-extended 32-bit
+# immediate (linker.ld). -mno-sse etc.: the hypervisor never touches guest-visible FPU/SIMD state.
+CXX := g++
+NASM := nasm
+KERNEL_CXXFLAGS := -std=c++20 -O2 -g -I. -Wall -Wextra -Werror -ffreestanding -fno-exceptions -fno-rtti \
+    -fno-threadsafe-statics -fno-use-cxa-atexit -fno-asynchronous-unwind-tables -fno-stack-protector \
+    -fno-pic -fno-pie -mcmodel=kernel -mno-red-zone -mno-mmx -mno-sse -mno-sse2 -mno-avx -mgeneral-regs-only \
+    -fno-omit-frame-pointer -ffunction-sections -fdata-sections -nostdlib
+KERNEL_LDFLAGS := -nostdlib -static -no-pie -z max-page-size=4096 -z noexecstack --gc-sections \
+    --fatal-warnings -T linker.ld
+KERNEL_DIRS := boot arch vmx ept drivers sched lib
+KERNEL_CPP := $(wildcard $(addsuffix /*.cpp,$(KERNEL_DIRS)))
+KERNEL_ASM := $(wildcard $(addsuffix /*.asm,$(KERNEL_DIRS)))
+KERNEL_OBJS := $(patsubst %.cpp,$(BUILD)/kernel/%.o,$(KERNEL_CPP)) $(patsubst %.asm,$(BUILD)/kernel/%.asm.o,$(KERNEL_ASM))
+
+$(BUILD)/kernel/%.o: %.cpp Makefile
+	@mkdir -p $(dir $@)
+	$(CXX) $(KERNEL_CXXFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/kernel/%.asm.o: %.asm Makefile
+	@mkdir -p $(dir $@)
+	$(NASM) -f elf64 -w+all -w-reloc-rel-dword -MD $(@:.o=.d) -o $@ $<
+
+$(BUILD)/matryoshka.elf: $(KERNEL_OBJS) linker.ld
+	ld $(KERNEL_LDFLAGS) -o $@ $(KERNEL_OBJS)
+
+# The ISO carries GRUB for BIOS (i386-pc) and UEFI (x86_64-efi): one file for CD and USB.
+$(BUILD)/matryoshka.iso: $(BUILD)/matryoshka.elf tools/grub.cfg
+	@mkdir -p $(BUILD)/iso/boot/grub
+	cp $(BUILD)/matryoshka.elf $(BUILD)/iso/boot/
+	cp tools/grub.cfg $(BUILD)/iso/boot/grub/grub.cfg
+	grub-mkrescue -o $@ $(BUILD)/iso 2>$(BUILD)/grub-mkrescue.log || (cat $(BUILD)/grub-mkrescue.log; exit 1)
+
+.PHONY: all
+all: $(BUILD)/matryoshka.elf $(BUILD)/matryoshka.iso
+
+# ---- host unit tests (GoogleTest) ------------------------------------------------------------
+# Hardware-independent units: compiled into the hypervisor and, unchanged, into host tests.
+HOST_UNITS := $(wildcard lib/format.cpp lib/cmdline.cpp boot/options.cpp boot/multiboot2.cpp \
+                         lib/frame_allocator.cpp drivers/acpi.cpp vmx/capabilities.cpp)
+HOST_CXX := g++
+HOST_CXXFLAGS := -std=c++20 -O1 -g -I. -Wall -Wextra -Werror -fsanitize=address,undefined \
+                 -fno-sanitize-recover=all -DMATRYOSHKA_HOST
+HOST_LDLIBS := -lgtest -lgtest_main -pthread
+UNIT_TESTS := $(patsubst tests/unit/%.cpp,$(BUILD)/host/%,$(wildcard tests/unit/*_test.cpp))
+
+$(BUILD)/host/obj/%.o: %.cpp
+	@mkdir -p $(dir $@)
+	$(HOST_CXX) $(HOST_CXXFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/host/libunits.a: $(patsubst %.cpp,$(BUILD)/host/obj/%.o,$(HOST_UNITS))
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/host/%_test: tests/unit/%_test.cpp $(BUILD)/host/libunits.a
+	@mkdir -p $(dir $@)
+	$(HOST_CXX) $(HOST_CXXFLAGS) -MMD -MP $< $(BUILD)/host/libunits.a $(HOST_LDLIBS) -o $@
+
+.PHONY: unit
+unit: $(UNIT_TESTS)
+	@for t in $(UNIT_TESTS); do $$t --gtest_brief=1 || exit 1; done
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

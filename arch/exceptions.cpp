@@ -1,0 +1,68 @@
+// Every exception that reaches the hypervisor is a bug in the hypervisor (guests' exceptions
+// are VM exits, not IDT deliveries): dump everything useful and stop this CPU only.
+#include "arch/exceptions.hpp"
+
+#include "arch/cpu.hpp"
+#include "arch/percpu.hpp"
+#include "drivers/console.hpp"
+
+void (*boot_cpu_fault_hook)() = nullptr;
+
+namespace {
+
+const char* const names[32] = {
+    "#DE divide error", "#DB debug", "NMI", "#BP breakpoint", "#OF overflow", "#BR bound range",
+    "#UD invalid opcode", "#NM device not available", "#DF double fault", "coprocessor overrun",
+    "#TS invalid TSS", "#NP segment not present", "#SS stack fault", "#GP general protection",
+    "#PF page fault", "reserved 15", "#MF x87 error", "#AC alignment check", "#MC machine check",
+    "#XM SIMD error", "#VE virtualization", "#CP control protection", "reserved 22", "reserved 23",
+    "reserved 24", "reserved 25", "reserved 26", "reserved 27", "#HV hypervisor injection",
+    "#VC VMM communication", "#SX security", "reserved 31"};
+
+// Follows saved RBPs while they stay inside a stack this CPU owns, so a corrupt chain ends the
+// walk instead of faulting again.
+bool on_own_stack(const PerCpu& cpu, uint64_t address)
+{
+    if (address >= cpu.stack_bottom && address + 16 <= cpu.stack_top) return true;
+    for (uintptr_t top : cpu.ist_stacks)
+        if (address >= top - kIstStackSize && address + 16 <= top) return true;
+    return false;
+}
+
+void print_backtrace(const PerCpu& cpu, const ExceptionFrame& frame)
+{
+    FormatSink out = console::emergency_sink();
+    format(out, "  backtrace: {:016x}", frame.rip);
+    uint64_t rbp = frame.rbp;
+    for (unsigned depth = 0; depth < 16 && rbp % 8 == 0 && on_own_stack(cpu, rbp); ++depth) {
+        auto* slot = reinterpret_cast<const uint64_t*>(rbp);
+        if (!slot[1]) break;
+        format(out, " {:016x}", slot[1]);
+        if (slot[0] <= rbp) break;  // frames must move up the stack
+        rbp = slot[0];
+    }
+    format(out, "\n");
+}
+
+}  // namespace
+
+extern "C" [[noreturn]] void exception_handler(ExceptionFrame* frame)
+{
+    PerCpu& cpu = this_cpu();
+    const ExceptionFrame& f = *frame;
+    FormatSink out = console::emergency_sink();
+    format(out, "matryoshka: panic: CPU {} (APIC ID {}): exception {} ({}), error code {:#x}\n", cpu.index,
+           cpu.apic_id, names[f.vector & 31], f.vector, f.error_code);
+    format(out, "  RIP {:016x}  RSP {:016x}  RFLAGS {:016x}  CS {:#x}  SS {:#x}\n", f.rip, f.rsp, f.rflags, f.cs,
+           f.ss);
+    format(out, "  RAX {:016x}  RBX {:016x}  RCX {:016x}  RDX {:016x}\n", f.rax, f.rbx, f.rcx, f.rdx);
+    format(out, "  RSI {:016x}  RDI {:016x}  RBP {:016x}  R8  {:016x}\n", f.rsi, f.rdi, f.rbp, f.r8);
+    format(out, "  R9  {:016x}  R10 {:016x}  R11 {:016x}  R12 {:016x}\n", f.r9, f.r10, f.r11, f.r12);
+    format(out, "  R13 {:016x}  R14 {:016x}  R15 {:016x}\n", f.r13, f.r14, f.r15);
+    format(out, "  CR0 {:016x}  CR2 {:016x}  CR3 {:016x}  CR4 {:016x}\n", cpu::read_cr0(), cpu::read_cr2(),
+           cpu::read_cr3(), cpu::read_cr4());
+    print_backtrace(cpu, f);
+    format(out, "matryoshka: CPU {} stopped\n", cpu.index);
+    if (cpu.index == 0 && boot_cpu_fault_hook) boot_cpu_fault_hook();
+    cpu::halt_forever();
+}

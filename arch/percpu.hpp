@@ -1,0 +1,33 @@
+// Per-CPU data, reached through GS (GS base = this CPU's PerCpu; its first field points to itself
+// so one `mov %gs:0` yields a normal pointer).
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+#include "arch/gdt.hpp"
+
+constexpr size_t kMaxCpus = 256;
+constexpr size_t kStackSize = 16 * 1024;
+constexpr size_t kIstStackSize = 4096;
+
+struct PerCpu {
+    PerCpu* self;
+    uint32_t index;    // 0 = the boot CPU; APs numbered in MADT order
+    uint32_t apic_id;
+    uintptr_t stack_bottom, stack_top;  // the normal kernel stack, for backtrace bounds
+    uintptr_t ist_stacks[Ist::count];   // tops; bottom = top - kIstStackSize
+    Gdt gdt;
+    Tss tss;
+    uint64_t vmxon_region;  // physical
+    bool in_vmx_root;
+};
+
+inline PerCpu& this_cpu()
+{
+    PerCpu* p;
+    asm volatile("mov %%gs:0, %0" : "=r"(p));
+    return *p;
+}
+
+// Loads this CPU's GDT, TSS and the shared IDT, and points GS at `cpu`.
+void activate_cpu(PerCpu& cpu);

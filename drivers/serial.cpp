@@ -1,0 +1,40 @@
+#include "drivers/serial.hpp"
+
+#include "arch/cpu.hpp"
+
+namespace serial {
+namespace {
+// 16550 register offsets (PC16550D data sheet, Table 2).
+constexpr uint16_t data = 0, interrupt_enable = 1, divisor_low = 0, divisor_high = 1, fifo_control = 2,
+                   line_control = 3, modem_control = 4, line_status = 5, scratch = 7;
+constexpr uint8_t line_status_thr_empty = 0x20;
+constexpr uint32_t base_clock = 115200;
+}  // namespace
+
+bool init(uint16_t port)
+{
+    // An absent UART floats the bus: the scratch register will not hold a value.
+    cpu::outb(port + scratch, 0x5a);
+    if (cpu::inb(port + scratch) != 0x5a) return false;
+    cpu::outb(port + interrupt_enable, 0);
+    cpu::outb(port + line_control, 0x80);  // DLAB: divisor latch access
+    cpu::outb(port + divisor_low, uint8_t(base_clock / 115200));
+    cpu::outb(port + divisor_high, 0);
+    cpu::outb(port + line_control, 0x03);  // 8 data bits, no parity, 1 stop bit
+    cpu::outb(port + fifo_control, 0x07);  // enable and clear FIFOs
+    cpu::outb(port + modem_control, 0x03); // DTR, RTS
+    return true;
+}
+
+void write(uint16_t port, const char* text, size_t length)
+{
+    for (size_t i = 0; i < length; ++i) {
+        if (text[i] == '\n') write(port, "\r", 1);
+        // Bounded wait: a UART that stops draining must not hang the hypervisor.
+        for (unsigned spins = 0; spins < 100000 && !(cpu::inb(port + line_status) & line_status_thr_empty); ++spins)
+            cpu::pause();
+        cpu::outb(port + data, uint8_t(text[i]));
+    }
+}
+
+}  // namespace serial

@@ -1,0 +1,12 @@
+// 16550 UART used as the hypervisor's console (polled, 115200 8N1).
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+namespace serial {
+
+// Programs the UART; false when nothing answers at `port` (scratch register test).
+bool init(uint16_t port);
+void write(uint16_t port, const char* text, size_t length);
+
+}  // namespace serial
