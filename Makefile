@@ -20,14 +20,21 @@ KERNEL_OBJS := $(patsubst %.cpp,$(BUILD)/kernel/%.o,$(KERNEL_CPP)) $(patsubst %.
 
 $(BUILD)/kernel/%.o: %.cpp Makefile
 	@mkdir -p $(dir $@)
-	$(CXX) $(KERNEL_CXXFLAGS) -MMD -MP -c $< -o $@
+	@echo "  CXX     $<"
+	@$(CXX) $(KERNEL_CXXFLAGS) -MMD -MP -c $< -o $@
 
 $(BUILD)/kernel/%.asm.o: %.asm Makefile
 	@mkdir -p $(dir $@)
-	$(NASM) -f elf64 -w+all -w-reloc-rel-dword -MD $(@:.o=.d) -o $@ $<
+	@echo "  NASM    $<"
+	@$(NASM) -f elf64 -w+all -Werror -MD $(@:.o=.d) -o $@ $<
 
-$(BUILD)/matryoshka.elf: $(KERNEL_OBJS) linker.ld
-	ld $(KERNEL_LDFLAGS) -o $@ $(KERNEL_OBJS)
+# matryoshka-debug.elf keeps the symbols and DWARF for gdb/addr2line; GRUB gets the stripped copy.
+$(BUILD)/matryoshka-debug.elf: $(KERNEL_OBJS) linker.ld
+	@echo "  LD      $@"
+	@ld $(KERNEL_LDFLAGS) -o $@ $(KERNEL_OBJS)
+
+$(BUILD)/matryoshka.elf: $(BUILD)/matryoshka-debug.elf
+	@objcopy --strip-debug $< $@
 
 # The ISO carries GRUB for BIOS (i386-pc) and UEFI (x86_64-efi): one file for CD and USB.
 $(BUILD)/matryoshka.iso: $(BUILD)/matryoshka.elf tools/grub.cfg
@@ -51,15 +58,17 @@ UNIT_TESTS := $(patsubst tests/unit/%.cpp,$(BUILD)/host/%,$(wildcard tests/unit/
 
 $(BUILD)/host/obj/%.o: %.cpp
 	@mkdir -p $(dir $@)
-	$(HOST_CXX) $(HOST_CXXFLAGS) -MMD -MP -c $< -o $@
+	@echo "  HOSTCXX $<"
+	@$(HOST_CXX) $(HOST_CXXFLAGS) -MMD -MP -c $< -o $@
 
 $(BUILD)/host/libunits.a: $(patsubst %.cpp,$(BUILD)/host/obj/%.o,$(HOST_UNITS))
 	@mkdir -p $(dir $@)
-	rm -f $@ && ar rcs $@ $^
+	@rm -f $@ && ar rcs $@ $^
 
 $(BUILD)/host/%_test: tests/unit/%_test.cpp $(BUILD)/host/libunits.a
 	@mkdir -p $(dir $@)
-	$(HOST_CXX) $(HOST_CXXFLAGS) -MMD -MP $< $(BUILD)/host/libunits.a $(HOST_LDLIBS) -o $@
+	@echo "  HOSTCXX $<"
+	@$(HOST_CXX) $(HOST_CXXFLAGS) -MMD -MP $< $(BUILD)/host/libunits.a $(HOST_LDLIBS) -o $@
 
 .PHONY: unit
 unit: $(UNIT_TESTS)

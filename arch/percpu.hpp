@@ -18,8 +18,12 @@ struct PerCpu {
     uintptr_t ist_stacks[Ist::count];   // tops; bottom = top - kIstStackSize
     Gdt gdt;
     Tss tss;
-    uint64_t vmxon_region;  // physical
+    bool online;                     // set by the CPU itself once it runs C++ code
+    void (*volatile work)(PerCpu&);  // boot-time mailbox: the CPU runs it, then clears it
+    uint64_t vmxon_region;           // physical
     bool in_vmx_root;
+    const char* vmx_error;           // why this CPU could not enter VMX root
+    char vmx_error_text[160];
 };
 
 inline PerCpu& this_cpu()

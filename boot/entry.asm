@@ -64,7 +64,8 @@ boot_entry:
     cpuid
     test edx, 1 << 29
     jz .no_long_mode
-    mov edi, edx                          ; remember NX support
+    test edx, 1 << 20                     ; NX: the hypervisor's W^X mappings rely on it
+    jz .no_nx
 
     ; Four page directories of 2 MiB leaves cover 0-4 GiB (present, writable, PS).
     mov ecx, 0
@@ -97,11 +98,7 @@ boot_entry:
     mov cr3, eax
     mov ecx, 0xC0000080                   ; IA32_EFER
     rdmsr
-    or eax, 1 << 8                        ; LME
-    test edi, 1 << 20
-    jz .no_nx
-    or eax, 1 << 11                       ; NXE
-.no_nx:
+    or eax, (1 << 8) | (1 << 11)          ; LME, NXE
     wrmsr
     mov eax, cr0
     or eax, (1 << 31) | (1 << 16) | 1     ; PG, WP, PE
@@ -114,6 +111,9 @@ boot_entry:
     jmp .fatal
 .no_long_mode:
     mov esi, msg_no_long_mode
+    jmp .fatal
+.no_nx:
+    mov esi, msg_no_nx
 .fatal:
     ; No console exists yet: program COM1 (115200 8N1) and mirror to port 0xE9, then stop.
     mov dx, COM1 + 3
@@ -162,6 +162,7 @@ bits 64
 
 msg_bad_magic:    db "matryoshka: error: not started by a Multiboot2 loader (bad magic in EAX)", 13, 10, 0
 msg_no_long_mode: db "matryoshka: error: this CPU does not support 64-bit long mode", 13, 10, 0
+msg_no_nx:        db "matryoshka: error: execute-disable (NX/XD) is off: enable XD in the firmware setup", 13, 10, 0
 
 section .text
 boot_higher_half:
@@ -177,4 +178,5 @@ boot_higher_half:
 
 section .bss align=16
     resb 16384
+global boot_stack_top
 boot_stack_top:

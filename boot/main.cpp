@@ -1,24 +1,218 @@
+// The boot sequence on the boot CPU: from GRUB's handoff to every CPU in VMX root.
 #include "arch/cpu.hpp"
+#include "arch/exceptions.hpp"
 #include "arch/idt.hpp"
+#include "arch/paging.hpp"
 #include "arch/percpu.hpp"
+#include "arch/smp.hpp"
+#include "arch/tsc.hpp"
+#include "boot/multiboot2.hpp"
+#include "boot/options.hpp"
+#include "drivers/acpi.hpp"
 #include "drivers/console.hpp"
+#include "drivers/lapic.hpp"
+#include "drivers/power.hpp"
+#include "lib/frame_allocator.hpp"
+#include "vmx/capabilities.hpp"
+#include "vmx/vmx_root.hpp"
 
 void run_global_constructors();
+extern "C" uint64_t boot_handoff_tsc;  // in .boot, linked at its physical address
+extern "C" char image_end[], boot_stack_top[];
 
 namespace {
+
+constexpr uint64_t kImagePhysicalStart = 0x200000;  // linker.ld
+constexpr uint32_t kVmxTimeoutMs = 1000;
+
 PerCpu boot_cpu;
 alignas(16) uint8_t boot_ist_stacks[Ist::count][kIstStackSize];
+
+mb2::BootInfo boot_info;
+boot::Options options;
+FrameAllocator frames;
+acpi::Platform platform;
+
+[[noreturn]] void refuse(power::ExitStatus status, const char* why)
+{
+    console::error("{}", why);
+    power::exit(status);
 }
+
+void setup_boot_cpu()
+{
+    boot_cpu.stack_top = uintptr_t(boot_stack_top);
+    boot_cpu.stack_bottom = boot_cpu.stack_top - 16384;  // boot/entry.asm
+    for (unsigned i = 0; i < Ist::count; ++i) boot_cpu.ist_stacks[i] = uintptr_t(boot_ist_stacks[i]) + kIstStackSize;
+    init_idt();
+    activate_cpu(boot_cpu);
+    smp::register_boot_cpu(boot_cpu);
+    boot_cpu_fault_hook = [] {
+        if (power::leaves_through_emulator()) power::exit(power::ExitStatus::failure);
+    };
+}
+
+void read_boot_information(uint32_t mbi_physical)
+{
+    if (const char* error = mb2::parse(paging::phys_to_virt(mbi_physical), boot_info))
+        refuse(power::ExitStatus::failure, error);
+
+    boot::ParseResult result = boot::parse_options(boot_info.cmdline, options);
+    console::configure({options.serial_port, options.e9});
+    power::configure(options.exit);
+    console::info("Matryoshka hypervisor, loaded by {} ({})", boot_info.bootloader_name,
+                  boot_info.booted_from_efi ? "UEFI" : "BIOS");
+    console::info("command line: {}", boot_info.cmdline);
+    for (size_t i = 0; i < result.count; ++i) {
+        const boot::Diagnostic& d = result.diagnostics[i];
+        using Kind = boot::Diagnostic::Kind;
+        switch (d.kind) {
+        case Kind::unknown_key: console::warning("unknown option '{}' ignored (valid: {})", d.key, boot::valid_keys()); break;
+        case Kind::bad_value: console::error("bad value '{}' for option {} (expected {})", d.value, d.key, d.expected); break;
+        case Kind::missing_value: console::error("option {} needs a value ({})", d.key, d.expected); break;
+        case Kind::syntax: console::error("malformed command line at '{}': {}", d.value, d.expected); break;
+        }
+    }
+    if (result.dropped) console::warning("{} more command-line problems not shown", result.dropped);
+    if (result.has_error()) power::exit(power::ExitStatus::bad_command_line);
+}
+
+// Everything usable, minus what is in use: the first MiB (real-mode structures, the AP
+// trampoline), the image, the boot information and the modules.
+void init_memory(uint32_t mbi_physical)
+{
+    uint64_t usable = 0;
+    for (size_t i = 0; i < boot_info.memory_count; ++i) {
+        const mb2::MemoryRegion& r = boot_info.memory[i];
+        if (r.type == 1) {
+            frames.add_free(r.base, r.length);
+            usable += r.length;
+        }
+    }
+    for (size_t i = 0; i < boot_info.memory_count; ++i)
+        if (boot_info.memory[i].type != 1) frames.reserve(boot_info.memory[i].base, boot_info.memory[i].length);
+    frames.reserve(0, 1 << 20);
+    uint64_t image_bytes = paging::virt_to_phys(image_end) - kImagePhysicalStart;
+    frames.reserve(kImagePhysicalStart, image_bytes);
+    frames.reserve(mbi_physical, boot_info.total_size);
+    for (size_t i = 0; i < boot_info.module_count; ++i)
+        frames.reserve(boot_info.modules[i].start, boot_info.modules[i].end - boot_info.modules[i].start);
+    if (frames.overflowed()) console::warning("memory map too fragmented: some free memory is not used");
+
+    if (const char* error = paging::init(frames, boot_info)) refuse(power::ExitStatus::failure, error);
+    console::info("memory: {} usable in {} regions, {} free; image {} at {:#x}; W^X on, SMEP {}, SMAP {}",
+                  Bytes{usable}, boot_info.memory_count, Bytes{frames.free_bytes()}, Bytes{image_bytes},
+                  kImagePhysicalStart, paging::smep_enabled(), paging::smap_enabled());
+}
+
+const void* map_firmware(void*, uint64_t physical, size_t length) { return paging::map_firmware(physical, length); }
+
+void read_acpi()
+{
+    acpi::PhysicalReader reader{map_firmware, nullptr};
+    const char* error = nullptr;
+    if (boot_info.rsdp) {
+        error = acpi::parse(boot_info.rsdp, boot_info.rsdp_length, reader, platform);
+    } else if (uint64_t rsdp = acpi::scan_bios_areas(reader)) {
+        error = acpi::parse_at(rsdp, reader, platform);
+    } else {
+        error = "no RSDP (neither in the boot information nor in the BIOS areas)";
+    }
+    for (size_t i = 0; i < platform.warning_count; ++i)
+        console::warning("ACPI {} at {:#x}: {}", platform.warnings[i].signature, platform.warnings[i].address,
+                         platform.warnings[i].message);
+    if (error) {
+        console::warning("ACPI unusable ({}): only the boot CPU will run, power-off by ACPI is unavailable", error);
+        platform = acpi::Platform{};
+        return;
+    }
+    size_t enabled = 0;
+    for (size_t i = 0; i < platform.cpu_count; ++i) enabled += platform.cpus[i].enabled;
+    console::info("ACPI: revision {} ({}), {}, MADT {}: {} CPUs ({} enabled), {} IOAPICs; S5 {}, reset register {}",
+                  platform.revision, platform.oem_id, platform.uses_xsdt ? "XSDT" : "RSDT", platform.has_madt,
+                  platform.cpu_count, enabled, platform.ioapic_count, platform.power.has_s5,
+                  platform.power.reset_supported);
+    power::use_acpi(platform.power);
+}
+
+void init_timers_and_apic()
+{
+    if (!lapic::init_boot_cpu()) refuse(power::ExitStatus::failure, "cannot map the local APIC");
+    lapic::init_this_cpu();
+    boot_cpu.apic_id = lapic::id();
+    if (!tsc::calibrate()) refuse(power::ExitStatus::failure, "cannot determine the TSC frequency (no CPUID 0x15/0x16, PIT silent)");
+    if (tsc::cpuid_disagreed()) console::warning("CPUID's TSC frequency does not match the PIT's measurement; using the PIT");
+    console::info("local APIC: {}, boot CPU APIC ID {}; TSC {} kHz ({})",
+                  lapic::mode() == lapic::Mode::x2apic ? "x2APIC" : "xAPIC", boot_cpu.apic_id,
+                  tsc::frequency_hz() / 1000, tsc::source_name());
+}
+
+void start_cpus()
+{
+    smp::Limits limits{options.max_cpus, options.ap_timeout_ms};
+    if (const char* error = smp::start_application_processors(platform, boot_info, frames, limits))
+        console::error("CPU bring-up stopped: {}", error);
+    console::info("{} of {} CPUs started", smp::cpus_online(), smp::cpus_found());
+}
+
+void print_vmx_summary(const vmx::Features& f)
+{
+    console::info("VMX: revision {:#x}, VMCS region {} bytes, true controls {}", f.revision, f.vmcs_size,
+                  f.true_controls);
+    console::info("VMX: EPT 4-level {}, write-back {}, pages 4K{}{}, accessed/dirty {}, INVEPT {}", f.ept_4level,
+                  f.ept_wb, f.ept_2m ? " 2M" : "", f.ept_1g ? " 1G" : "", f.ept_ad, f.invept);
+    console::info("VMX: VPID {}, unrestricted guest {}, pause-loop exiting {}", f.vpid, f.unrestricted_guest, f.ple);
+    if (f.preemption_timer)
+        console::info("VMX: preemption timer yes, one tick every 2^{} TSC ticks ({} kHz)", f.preemption_timer_shift,
+                      (tsc::frequency_hz() >> f.preemption_timer_shift) / 1000);
+    else
+        console::info("VMX: preemption timer no");
+    console::info("VMX: APIC virtualization: TPR shadow {}, APIC-access page {}, x2APIC mode {}, register "
+                  "virtualization {}, virtual interrupt delivery {}, posted interrupts {}",
+                  f.tpr_shadow, f.virtualize_apic_accesses, f.virtualize_x2apic_mode, f.apic_register_virtualization,
+                  f.virtual_interrupt_delivery, f.posted_interrupts);
+}
+
+// The boot CPU decides whether this machine can run VMs at all; then every CPU enters VMX root.
+[[noreturn]] void enter_vmx_root_everywhere()
+{
+    if (const char* error = vmx::enable_feature_control()) refuse(power::ExitStatus::refused, error);
+    vmx::CapabilityMsrs msrs = vmx::read_capabilities();
+    vmx::Features features = vmx::decode(msrs);
+    char text[160];
+    if (const char* error = vmx::check_requirements(msrs, features, text, sizeof text))
+        refuse(power::ExitStatus::refused, error);
+
+    uint64_t below = features.physical_address_width_32 ? 1ull << 32 : FrameAllocator::kNone;
+    for (size_t i = 0; i < smp::cpus_online(); ++i) {
+        smp::cpu(i).vmxon_region = frames.allocate(4096, 4096, below);
+        if (smp::cpu(i).vmxon_region == FrameAllocator::kNone) refuse(power::ExitStatus::failure, "out of memory for VMXON regions");
+    }
+    smp::run_everywhere(vmx::enter_root, kVmxTimeoutMs);
+    uint64_t ticks = cpu::rdtsc() - *paging::phys_to_virt<uint64_t>(uint64_t(&boot_handoff_tsc));
+
+    size_t in_root = 0;
+    for (size_t i = 0; i < smp::cpus_online(); ++i) {
+        PerCpu& c = smp::cpu(i);
+        if (c.in_vmx_root) ++in_root;
+        else console::error("CPU {} (APIC ID {}): {}", c.index, c.apic_id, c.vmx_error ? c.vmx_error : "did not answer");
+    }
+    print_vmx_summary(features);
+    console::info("{} of {} CPUs in VMX root", in_root, smp::cpus_found());
+    console::info("handoff to VMX root: {} ticks", ticks);
+    power::exit(in_root == smp::cpus_found() ? power::ExitStatus::success : power::ExitStatus::failure);
+}
+
+}  // namespace
 
 extern "C" [[noreturn]] void kernel_main(uint32_t mbi_physical)
 {
-    for (unsigned i = 0; i < Ist::count; ++i) boot_cpu.ist_stacks[i] = uintptr_t(boot_ist_stacks[i + 1]);
-    init_idt();
-    activate_cpu(boot_cpu);
+    setup_boot_cpu();
     run_global_constructors();
-    console::info("Matryoshka hypervisor, MBI at {:#x}", mbi_physical);
-    console::info("exit status 0");
-    cpu::outb(0xf4, 0);
-    for (char c : Str("Shutdown")) cpu::outb(0x8900, uint8_t(c));
-    cpu::halt_forever();
+    read_boot_information(mbi_physical);
+    init_memory(mbi_physical);
+    read_acpi();
+    init_timers_and_apic();
+    start_cpus();
+    enter_vmx_root_everywhere();
 }

@@ -1,0 +1,39 @@
+// The hypervisor's own address space: its image at -2 GiB with per-section rights (W^X), a
+// non-executable direct map of physical memory at kDirectMapBase, and device pages mapped
+// uncacheable into that same direct map on demand.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+#include "boot/multiboot2.hpp"
+#include "lib/frame_allocator.hpp"
+
+namespace paging {
+
+constexpr uint64_t kDirectMapBase = 0xffff'8000'0000'0000;
+constexpr uint64_t kImageOffset = 0xffff'ffff'8000'0000;
+
+template <class T = void>
+T* phys_to_virt(uint64_t physical)
+{
+    return reinterpret_cast<T*>(physical + kDirectMapBase);
+}
+uint64_t virt_to_phys(const void* virt);  // direct map or image addresses
+
+// Builds the page tables and switches to them. Until then, the boot tables map 0-4 GiB.
+// Returns nullptr or an error.
+const char* init(FrameAllocator& frames, const mb2::BootInfo& boot);
+
+// Uncacheable, non-executable mapping of a device's registers; nullptr when out of memory.
+volatile void* map_device(uint64_t physical, uint64_t size);
+// Read-only view of firmware tables that may lie outside RAM the memory map describes.
+const void* map_firmware(uint64_t physical, uint64_t size);
+// Identity mapping used while application processors switch to long mode.
+bool map_identity_code(uint64_t physical, uint64_t size);
+void unmap_identity(uint64_t physical, uint64_t size);
+
+uint64_t root();  // physical address of the PML4 (below 4 GiB, so a real-mode AP can load it)
+bool smep_enabled();
+bool smap_enabled();
+
+}  // namespace paging

@@ -1,0 +1,155 @@
+#include "boot/options.hpp"
+
+#include "lib/cmdline.hpp"
+
+namespace boot {
+namespace {
+
+bool parse_range(Str value, uint64_t min, uint64_t max, uint64_t& out)
+{
+    uint64_t v;
+    if (!parse_u64(value, v) || v < min || v > max) return false;
+    out = v;
+    return true;
+}
+
+bool parse_serial(Str value, Options& out)
+{
+    // Legacy COM port bases, as the BIOS data area lists them.
+    static constexpr struct { const char* name; uint16_t port; } kPorts[] = {
+        {"com1", 0x3f8}, {"com2", 0x2f8}, {"com3", 0x3e8}, {"com4", 0x2e8}, {"off", 0},
+    };
+    for (const auto& p : kPorts) {
+        if (value == Str(p.name)) {
+            out.serial_port = p.port;
+            return true;
+        }
+    }
+    uint64_t port;
+    if (!parse_range(value, 1, 0xffff, port)) return false;
+    out.serial_port = uint16_t(port);
+    return true;
+}
+
+bool parse_e9(Str value, Options& out)
+{
+    if (value == Str("1") || value == Str("on")) out.e9 = true;
+    else if (value == Str("0") || value == Str("off")) out.e9 = false;
+    else return false;
+    return true;
+}
+
+bool parse_exit(Str value, Options& out)
+{
+    static constexpr struct { const char* name; ExitMethod method; } kMethods[] = {
+        {"acpi", ExitMethod::acpi}, {"bochs", ExitMethod::bochs},
+        {"qemu", ExitMethod::qemu}, {"halt", ExitMethod::halt},
+    };
+    for (const auto& m : kMethods) {
+        if (value == Str(m.name)) {
+            out.exit = m.method;
+            return true;
+        }
+    }
+    return false;
+}
+
+bool parse_cpus(Str value, Options& out)
+{
+    uint64_t v;
+    if (!parse_range(value, 1, 4096, v)) return false;
+    out.max_cpus = uint32_t(v);
+    return true;
+}
+
+bool parse_ap_timeout(Str value, Options& out)
+{
+    uint64_t v;
+    if (!parse_range(value, 1, 10000, v)) return false;
+    out.ap_timeout_ms = uint32_t(v);
+    return true;
+}
+
+struct OptionSpec {
+    const char* key;
+    const char* expected;
+    bool (*parse)(Str value, Options& out); // leaves `out` untouched when it returns false
+};
+
+constexpr OptionSpec kOptions[] = {
+    {"serial", "com1, com2, com3, com4, a port number from 1 to 0xffff, or off", parse_serial},
+    {"e9", "0, 1, on, or off", parse_e9},
+    {"exit", "acpi, bochs, qemu, or halt", parse_exit},
+    {"cpus", "a CPU count from 1 to 4096", parse_cpus},
+    {"ap_timeout", "milliseconds from 1 to 10000", parse_ap_timeout},
+};
+
+// valid_keys() text, built from the table so that the two cannot disagree.
+constexpr size_t key_list_length()
+{
+    size_t n = 0;
+    for (const auto& o : kOptions) n += Str(o.key).size + 2;
+    return n - 2;
+}
+
+struct KeyList {
+    char text[key_list_length() + 1];
+};
+
+constexpr KeyList make_key_list()
+{
+    KeyList list{};
+    size_t n = 0;
+    for (const auto& o : kOptions) {
+        if (n) {
+            list.text[n++] = ',';
+            list.text[n++] = ' ';
+        }
+        for (char c : Str(o.key)) list.text[n++] = c;
+    }
+    list.text[n] = 0;
+    return list;
+}
+
+constexpr KeyList kValidKeys = make_key_list();
+
+const OptionSpec* find_option(Str key)
+{
+    for (const auto& o : kOptions)
+        if (key == Str(o.key)) return &o;
+    return nullptr;
+}
+
+void report(ParseResult& result, Diagnostic::Kind kind, Str key, Str value, const char* expected)
+{
+    if (kind != Diagnostic::Kind::unknown_key) ++result.error_count;
+    if (result.count == ParseResult::kMaxDiagnostics) {
+        ++result.dropped;
+        return;
+    }
+    result.diagnostics[result.count++] = Diagnostic{kind, key, value, expected};
+}
+
+} // namespace
+
+ParseResult parse_options(Str cmdline, Options& out)
+{
+    using Kind = Diagnostic::Kind;
+    ParseResult result;
+    cmdline::Tokenizer tokens(cmdline);
+    cmdline::Word word;
+    while (tokens.next(word)) {
+        if (!word.has_value && word.key.starts_with("/")) continue;
+        const OptionSpec* option = find_option(word.key);
+        if (!option) report(result, Kind::unknown_key, word.key, word.value, kValidKeys.text);
+        else if (word.value.empty()) report(result, Kind::missing_value, word.key, word.value, option->expected);
+        else if (!option->parse(word.value, out)) report(result, Kind::bad_value, word.key, word.value, option->expected);
+    }
+    if (tokens.error())
+        report(result, Kind::syntax, tokens.error_key(), tokens.error_text(), tokens.error_expected());
+    return result;
+}
+
+Str valid_keys() { return Str(kValidKeys.text, sizeof kValidKeys.text - 1); }
+
+} // namespace boot

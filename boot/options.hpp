@@ -1,0 +1,47 @@
+// The hypervisor's own options, from the command line the boot loader passes it.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+#include "lib/str.hpp"
+
+namespace boot {
+
+enum class ExitMethod : uint8_t { acpi, bochs, qemu, halt };
+
+struct Options {
+    uint16_t serial_port = 0x3f8; // 0 = serial console off
+    bool e9 = false;              // also write the console to the Bochs/QEMU port 0xe9
+    ExitMethod exit = ExitMethod::acpi;
+    uint32_t max_cpus = 0;        // 0 = all; key cpus=
+    uint32_t ap_timeout_ms = 200; // key ap_timeout=
+};
+
+struct Diagnostic {
+    enum class Kind : uint8_t { unknown_key, bad_value, missing_value, syntax };
+    Kind kind = Kind::unknown_key;
+    Str key;                        // views into the parsed command line
+    Str value;                      // for syntax: the offending text as written
+    const char* expected = nullptr; // what is accepted; for unknown_key, the list of valid keys
+};
+
+struct ParseResult {
+    static constexpr size_t kMaxDiagnostics = 8;
+    Diagnostic diagnostics[kMaxDiagnostics];
+    size_t count = 0;
+    size_t dropped = 0;     // diagnostics past kMaxDiagnostics, not kept
+    size_t error_count = 0; // errors among all diagnostics, dropped ones included
+
+    // bad_value, missing_value and syntax are errors; unknown_key is a warning.
+    bool has_error() const { return error_count != 0; }
+};
+
+// Applies each valid option to `out`, leaving options that are absent or in error as they were;
+// a later duplicate key overrides an earlier one. Bare words starting with '/' (the kernel path
+// GRUB may pass) are ignored. A syntax error stops parsing at the offending word.
+ParseResult parse_options(Str cmdline, Options& out);
+
+// "serial, e9, exit, cpus, ap_timeout": for the warning about an unknown key.
+Str valid_keys();
+
+} // namespace boot

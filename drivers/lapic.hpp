@@ -1,0 +1,23 @@
+// The local APIC of the CPU running this code, in x2APIC mode (MSRs) when the CPU supports it,
+// otherwise xAPIC (MMIO). The hypervisor uses it to start CPUs and, later, for IPIs and timers.
+#pragma once
+#include <cstdint>
+
+namespace lapic {
+
+enum class Mode : uint8_t { xapic, x2apic };
+
+// Boot CPU: chooses the mode (x2APIC when CPUID.1:ECX[21], or when firmware already enabled it)
+// and, for xAPIC mode, maps the register page. False when that mapping fails.
+bool init_boot_cpu();
+// Every CPU (boot CPU included): the chosen mode, software-enabled, all LVT entries masked.
+void init_this_cpu();
+Mode mode();
+uint32_t id();
+uint64_t physical_base();  // IA32_APIC_BASE address of the boot CPU's APIC
+
+// SDM Vol. 3A 10.6.1: INIT and start-up IPIs; false when the ICR never reported delivery.
+bool send_init(uint32_t apic_id);
+bool send_startup(uint32_t apic_id, uint8_t vector_page);
+
+}  // namespace lapic

@@ -1,0 +1,88 @@
+#include "lib/cmdline.hpp"
+
+namespace cmdline {
+namespace {
+
+// Newlines count as blanks so that a line read from a file with its line ending still parses.
+bool is_blank(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+size_t skip_to_blank(Str line, size_t pos)
+{
+    while (pos < line.size && !is_blank(line[pos])) ++pos;
+    return pos;
+}
+
+} // namespace
+
+bool Tokenizer::fail(size_t word_start, size_t text_end, Str key, const char* what, const char* expected)
+{
+    failed_ = true;
+    error_key_ = key;
+    error_text_ = line_.slice(word_start, text_end - word_start);
+    expected_ = expected;
+    // what + key + "=", truncated to the buffer.
+    size_t n = 0;
+    auto append = [&](Str s) {
+        for (char c : s)
+            if (n + 1 < sizeof message_) message_[n++] = c;
+    };
+    append(what);
+    if (key.empty()) {
+        append(error_text_);
+    } else {
+        append(key);
+        append("=");
+    }
+    message_[n] = 0;
+    pos_ = line_.size;
+    return false;
+}
+
+bool Tokenizer::next(Word& out)
+{
+    if (failed_) return false;
+    while (pos_ < line_.size && is_blank(line_[pos_])) ++pos_;
+    if (pos_ == line_.size) return false;
+
+    size_t start = pos_;
+    while (pos_ < line_.size && !is_blank(line_[pos_]) && line_[pos_] != '=') {
+        if (line_[pos_] == '"')
+            return fail(start, skip_to_blank(line_, pos_), Str(), "quote outside a value in ",
+                        "quotes only around a whole value, as in key=\"a b\"");
+        ++pos_;
+    }
+    Str key = line_.slice(start, pos_ - start);
+    if (pos_ == line_.size || is_blank(line_[pos_])) {
+        out = Word{key, Str(), false};
+        return true;
+    }
+
+    ++pos_; // '='
+    if (key.empty())
+        return fail(start, skip_to_blank(line_, pos_), Str(), "missing key before '=' in ",
+                    "a key before '='");
+    size_t value_start = pos_;
+    Str value;
+    if (pos_ < line_.size && line_[pos_] == '"') {
+        size_t close = line_.slice(pos_ + 1).find('"');
+        if (close == SIZE_MAX)
+            return fail(start, line_.size, key, "unterminated quote in value of ", "a closing double quote");
+        value = line_.slice(pos_ + 1, close);
+        pos_ += close + 2;
+        if (pos_ < line_.size && !is_blank(line_[pos_]))
+            return fail(start, skip_to_blank(line_, pos_), key, "text after the closing quote in value of ",
+                        "a space after the closing quote");
+    } else {
+        while (pos_ < line_.size && !is_blank(line_[pos_])) {
+            if (line_[pos_] == '"')
+                return fail(start, skip_to_blank(line_, pos_), key, "quote inside the unquoted value of ",
+                            "quotes only around a whole value, as in key=\"a b\"");
+            ++pos_;
+        }
+        value = line_.slice(value_start, pos_ - value_start);
+    }
+    out = Word{key, value, true};
+    return true;
+}
+
+} // namespace cmdline

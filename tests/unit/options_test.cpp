@@ -1,0 +1,265 @@
+#include "boot/options.hpp"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace {
+
+using boot::Diagnostic;
+using boot::ExitMethod;
+using boot::Options;
+using boot::ParseResult;
+using Kind = Diagnostic::Kind;
+
+std::string str(Str s) { return std::string(s.data, s.size); }
+
+struct Parsed {
+    Options options;
+    ParseResult result;
+};
+
+// The line is kept alive in a static so that diagnostics' views stay valid in the test.
+Parsed parse(const std::string& line)
+{
+    static std::string keep;
+    keep = line;
+    Parsed p;
+    p.result = boot::parse_options(Str(keep.data(), keep.size()), p.options);
+    return p;
+}
+
+void expect_defaults_except_serial(const Options& o)
+{
+    EXPECT_FALSE(o.e9);
+    EXPECT_EQ(o.exit, ExitMethod::acpi);
+    EXPECT_EQ(o.max_cpus, 0u);
+    EXPECT_EQ(o.ap_timeout_ms, 200u);
+}
+
+void expect_one(const ParseResult& r, Kind kind, const std::string& key, const std::string& value,
+                const std::string& expected)
+{
+    ASSERT_EQ(r.count, 1u);
+    EXPECT_EQ(r.dropped, 0u);
+    EXPECT_EQ(r.diagnostics[0].kind, kind);
+    EXPECT_EQ(str(r.diagnostics[0].key), key);
+    EXPECT_EQ(str(r.diagnostics[0].value), value);
+    ASSERT_NE(r.diagnostics[0].expected, nullptr);
+    EXPECT_EQ(std::string(r.diagnostics[0].expected), expected);
+    EXPECT_EQ(r.has_error(), kind != Kind::unknown_key);
+}
+
+const std::string kSerialExpected = "com1, com2, com3, com4, a port number from 1 to 0xffff, or off";
+
+TEST(Options, EmptyLineKeepsDefaults)
+{
+    auto p = parse("");
+    EXPECT_EQ(p.result.count, 0u);
+    EXPECT_FALSE(p.result.has_error());
+    EXPECT_EQ(p.options.serial_port, 0x3f8);
+    expect_defaults_except_serial(p.options);
+}
+
+TEST(Options, ValidKeys) { EXPECT_EQ(str(boot::valid_keys()), "serial, e9, exit, cpus, ap_timeout"); }
+
+TEST(Options, SerialValid)
+{
+    const std::pair<const char*, uint16_t> cases[] = {
+        {"com1", 0x3f8}, {"com2", 0x2f8}, {"com3", 0x3e8}, {"com4", 0x2e8}, {"off", 0},
+        {"0x2f8", 0x2f8}, {"0X2F8", 0x2f8}, {"760", 0x2f8}, {"1", 1}, {"0xffff", 0xffff}, {"65535", 0xffff},
+    };
+    for (auto [value, port] : cases) {
+        auto p = parse(std::string("serial=") + value);
+        EXPECT_EQ(p.result.count, 0u) << value;
+        EXPECT_EQ(p.options.serial_port, port) << value;
+        expect_defaults_except_serial(p.options);
+    }
+}
+
+TEST(Options, SerialInvalid)
+{
+    for (const char* value : {"com5", "COM1", "0", "0x0", "0x10000", "65536", "-1", "3f8", "on", "com1x"}) {
+        auto p = parse(std::string("serial=") + value);
+        expect_one(p.result, Kind::bad_value, "serial", value, kSerialExpected);
+        EXPECT_EQ(p.options.serial_port, 0x3f8) << value;
+    }
+}
+
+TEST(Options, E9)
+{
+    const std::pair<const char*, bool> cases[] = {{"1", true}, {"on", true}, {"0", false}, {"off", false}};
+    for (auto [value, on] : cases) {
+        Options o;
+        o.e9 = !on;
+        std::string line = std::string("e9=") + value;
+        auto r = boot::parse_options(Str(line.data(), line.size()), o);
+        EXPECT_EQ(r.count, 0u) << value;
+        EXPECT_EQ(o.e9, on) << value;
+    }
+    for (const char* value : {"2", "yes", "true", "ON"}) {
+        auto p = parse(std::string("e9=") + value);
+        expect_one(p.result, Kind::bad_value, "e9", value, "0, 1, on, or off");
+        EXPECT_FALSE(p.options.e9);
+    }
+}
+
+TEST(Options, Exit)
+{
+    const std::pair<const char*, ExitMethod> cases[] = {
+        {"acpi", ExitMethod::acpi}, {"bochs", ExitMethod::bochs}, {"qemu", ExitMethod::qemu}, {"halt", ExitMethod::halt},
+    };
+    for (auto [value, method] : cases) {
+        auto p = parse(std::string("exit=bochs exit=") + value);
+        EXPECT_EQ(p.result.count, 0u) << value;
+        EXPECT_EQ(p.options.exit, method) << value;
+    }
+    auto p = parse("exit=reboot");
+    expect_one(p.result, Kind::bad_value, "exit", "reboot", "acpi, bochs, qemu, or halt");
+    EXPECT_EQ(p.options.exit, ExitMethod::acpi);
+}
+
+TEST(Options, Cpus)
+{
+    EXPECT_EQ(parse("cpus=1").options.max_cpus, 1u);
+    EXPECT_EQ(parse("cpus=4096").options.max_cpus, 4096u);
+    EXPECT_EQ(parse("cpus=0x10").options.max_cpus, 16u);
+    for (const char* value : {"0", "4097", "x", "1K", "99999999999999999999999"}) {
+        auto p = parse(std::string("cpus=") + value);
+        expect_one(p.result, Kind::bad_value, "cpus", value, "a CPU count from 1 to 4096");
+        EXPECT_EQ(p.options.max_cpus, 0u);
+    }
+}
+
+TEST(Options, ApTimeout)
+{
+    EXPECT_EQ(parse("ap_timeout=1").options.ap_timeout_ms, 1u);
+    EXPECT_EQ(parse("ap_timeout=10000").options.ap_timeout_ms, 10000u);
+    for (const char* value : {"0", "10001", "5ms"}) {
+        auto p = parse(std::string("ap_timeout=") + value);
+        expect_one(p.result, Kind::bad_value, "ap_timeout", value, "milliseconds from 1 to 10000");
+        EXPECT_EQ(p.options.ap_timeout_ms, 200u);
+    }
+}
+
+TEST(Options, AllKeysTogether)
+{
+    auto p = parse("/boot/matryoshka.elf serial=0x2e8 e9=on exit=halt cpus=8 ap_timeout=500");
+    EXPECT_EQ(p.result.count, 0u);
+    EXPECT_EQ(p.options.serial_port, 0x2e8);
+    EXPECT_TRUE(p.options.e9);
+    EXPECT_EQ(p.options.exit, ExitMethod::halt);
+    EXPECT_EQ(p.options.max_cpus, 8u);
+    EXPECT_EQ(p.options.ap_timeout_ms, 500u);
+}
+
+TEST(Options, MissingValue)
+{
+    auto p = parse("serial=");
+    expect_one(p.result, Kind::missing_value, "serial", "", kSerialExpected);
+    EXPECT_EQ(p.options.serial_port, 0x3f8);
+
+    p = parse("e9");
+    expect_one(p.result, Kind::missing_value, "e9", "", "0, 1, on, or off");
+
+    p = parse("cpus=\"\"");
+    expect_one(p.result, Kind::missing_value, "cpus", "", "a CPU count from 1 to 4096");
+}
+
+TEST(Options, UnknownKeyIsAWarning)
+{
+    auto p = parse("verbose=2 cpus=2");
+    expect_one(p.result, Kind::unknown_key, "verbose", "2", "serial, e9, exit, cpus, ap_timeout");
+    EXPECT_EQ(p.options.max_cpus, 2u);
+
+    p = parse("quiet");
+    expect_one(p.result, Kind::unknown_key, "quiet", "", "serial, e9, exit, cpus, ap_timeout");
+
+    // Keys are case-sensitive.
+    p = parse("CPUS=2");
+    expect_one(p.result, Kind::unknown_key, "CPUS", "2", "serial, e9, exit, cpus, ap_timeout");
+    EXPECT_EQ(p.options.max_cpus, 0u);
+}
+
+TEST(Options, PathWordIgnored)
+{
+    auto p = parse("/boot/matryoshka e9=1 /x");
+    EXPECT_EQ(p.result.count, 0u);
+    EXPECT_TRUE(p.options.e9);
+
+    // Only a bare word is a path: with '=' it is an unknown key.
+    p = parse("/boot/x=1");
+    expect_one(p.result, Kind::unknown_key, "/boot/x", "1", "serial, e9, exit, cpus, ap_timeout");
+}
+
+TEST(Options, LaterDuplicateOverrides)
+{
+    auto p = parse("cpus=2 serial=off cpus=8 serial=com3");
+    EXPECT_EQ(p.result.count, 0u);
+    EXPECT_EQ(p.options.max_cpus, 8u);
+    EXPECT_EQ(p.options.serial_port, 0x3e8);
+}
+
+TEST(Options, BadDuplicateKeepsEarlierValue)
+{
+    auto p = parse("cpus=2 cpus=0");
+    expect_one(p.result, Kind::bad_value, "cpus", "0", "a CPU count from 1 to 4096");
+    EXPECT_EQ(p.options.max_cpus, 2u);
+}
+
+TEST(Options, ErrorsLeaveOtherFieldsParsed)
+{
+    auto p = parse("serial=com2 cpus=0 exit=qemu e9=maybe ap_timeout=50");
+    ASSERT_EQ(p.result.count, 2u);
+    EXPECT_TRUE(p.result.has_error());
+    EXPECT_EQ(p.result.diagnostics[0].kind, Kind::bad_value);
+    EXPECT_EQ(str(p.result.diagnostics[0].key), "cpus");
+    EXPECT_EQ(p.result.diagnostics[1].kind, Kind::bad_value);
+    EXPECT_EQ(str(p.result.diagnostics[1].key), "e9");
+    EXPECT_EQ(str(p.result.diagnostics[1].value), "maybe");
+    EXPECT_EQ(p.options.serial_port, 0x2f8);
+    EXPECT_EQ(p.options.exit, ExitMethod::qemu);
+    EXPECT_EQ(p.options.ap_timeout_ms, 50u);
+    EXPECT_EQ(p.options.max_cpus, 0u);
+    EXPECT_FALSE(p.options.e9);
+}
+
+TEST(Options, QuotedValue)
+{
+    auto p = parse("exit=\"qemu\"");
+    EXPECT_EQ(p.result.count, 0u);
+    EXPECT_EQ(p.options.exit, ExitMethod::qemu);
+}
+
+TEST(Options, SyntaxErrorStopsParsing)
+{
+    auto p = parse("serial=com2 exit=\"qemu cpus=4");
+    expect_one(p.result, Kind::syntax, "exit", "exit=\"qemu cpus=4", "a closing double quote");
+    EXPECT_EQ(p.options.serial_port, 0x2f8);
+    EXPECT_EQ(p.options.exit, ExitMethod::acpi);
+    EXPECT_EQ(p.options.max_cpus, 0u);
+
+    p = parse("=4");
+    expect_one(p.result, Kind::syntax, "", "=4", "a key before '='");
+}
+
+TEST(Options, DiagnosticsBeyondCapacityAreCounted)
+{
+    auto p = parse("a b c d e f g h i j");
+    EXPECT_EQ(p.result.count, 8u);
+    EXPECT_EQ(p.result.dropped, 2u);
+    EXPECT_EQ(str(p.result.diagnostics[7].key), "h");
+    EXPECT_FALSE(p.result.has_error());
+}
+
+TEST(Options, DroppedErrorStillCounts)
+{
+    auto p = parse("a b c d e f g h cpus=0 e9=2");
+    EXPECT_EQ(p.result.count, 8u);
+    EXPECT_EQ(p.result.dropped, 2u);
+    EXPECT_EQ(p.result.error_count, 2u);
+    EXPECT_TRUE(p.result.has_error());
+    for (size_t i = 0; i < p.result.count; ++i) EXPECT_EQ(p.result.diagnostics[i].kind, Kind::unknown_key);
+}
+
+} // namespace

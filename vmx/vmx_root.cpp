@@ -1,0 +1,68 @@
+#include "vmx/vmx_root.hpp"
+
+#include "arch/cpu.hpp"
+#include "arch/paging.hpp"
+#include "lib/format.hpp"
+
+namespace vmx {
+
+const char* enable_feature_control()
+{
+    if (!(cpu::cpuid(1).ecx & cpu::feature::ecx1_vmx)) return "this CPU does not support VT-x (CPUID.1:ECX.VMX is 0)";
+    uint64_t control = cpu::rdmsr(cpu::msr::feature_control);
+    if (control & feature_control::lock) {
+        if (!(control & feature_control::vmx_outside_smx))
+            return "VT-x is disabled in firmware (IA32_FEATURE_CONTROL locked, VMX outside SMX off)";
+        return nullptr;
+    }
+    // Unlocked: firmware left the choice to us. Lock it so nothing can switch VMX off later.
+    cpu::wrmsr(cpu::msr::feature_control, control | feature_control::vmx_outside_smx | feature_control::lock);
+    return nullptr;
+}
+
+CapabilityMsrs read_capabilities()
+{
+    CapabilityMsrs msrs{};
+    for (uint32_t index = msr::first; index <= msr::last; ++index)
+        if (msr_exists(msrs, index)) store_msr(msrs, index, cpu::rdmsr(index));
+    return msrs;
+}
+
+void enter_root(PerCpu& cpu)
+{
+    if ((cpu.vmx_error = enable_feature_control())) return;
+    CapabilityMsrs msrs = read_capabilities();
+    Features features = decode(msrs);
+    if ((cpu.vmx_error = check_requirements(msrs, features, cpu.vmx_error_text, sizeof cpu.vmx_error_text))) return;
+
+    // VMXON needs CR0/CR4 to honour the fixed bits, CR4.VMXE among them (SDM Vol. 3C 24.8).
+    uint64_t cr0 = apply_fixed(cpu::read_cr0(), msrs.cr0_fixed0, msrs.cr0_fixed1);
+    uint64_t cr4 = apply_fixed(cpu::read_cr4() | cpu::cr4::vmxe, msrs.cr4_fixed0, msrs.cr4_fixed1);
+    if (!(cr4 & cpu::cr4::vmxe)) {
+        cpu.vmx_error = "CR4.VMXE cannot be set (IA32_VMX_CR4_FIXED1 bit 13 is 0)";
+        return;
+    }
+    cpu::write_cr0(cr0);
+    cpu::write_cr4(cr4);
+
+    // The VMXON region starts with the VMCS revision identifier, bit 31 clear (SDM Vol. 3C 25.11.5).
+    auto* region = paging::phys_to_virt<uint32_t>(cpu.vmxon_region);
+    for (int i = 0; i < 1024; ++i) region[i] = 0;
+    region[0] = features.revision;
+
+    bool invalid = false, valid_failure = false;
+    asm volatile("vmxon %[region]\n\tsetc %[invalid]\n\tsetz %[valid]"
+                 : [invalid] "=qm"(invalid), [valid] "=qm"(valid_failure)
+                 : [region] "m"(cpu.vmxon_region)
+                 : "cc", "memory");
+    if (invalid || valid_failure) {
+        format_to(cpu.vmx_error_text, sizeof cpu.vmx_error_text,
+                  "VMXON failed ({}) with CR0 {:#x}, CR4 {:#x}, region {:#x}, revision {:#x}",
+                  invalid ? "VMfailInvalid" : "VMfailValid", cr0, cr4, cpu.vmxon_region, features.revision);
+        cpu.vmx_error = cpu.vmx_error_text;
+        return;
+    }
+    cpu.in_vmx_root = true;
+}
+
+}  // namespace vmx

@@ -1,0 +1,26 @@
+// Putting a CPU into VMX root operation (SDM Vol. 3C 24.7 "Enabling and Entering VMX Operation").
+#pragma once
+#include <cstdint>
+
+#include "arch/percpu.hpp"
+#include "vmx/capabilities.hpp"
+
+namespace vmx {
+
+// IA32_FEATURE_CONTROL bits (SDM Vol. 3C 24.7).
+namespace feature_control {
+constexpr uint64_t lock = 1ull << 0, vmx_inside_smx = 1ull << 1, vmx_outside_smx = 1ull << 2;
+}
+
+// Checks CPUID.1:ECX.VMX and IA32_FEATURE_CONTROL on this CPU, locking the latter with VMX
+// outside SMX enabled when firmware left it unlocked. nullptr, or the reason VT-x is unusable.
+const char* enable_feature_control();
+
+// Reads this CPU's capability MSRs in ascending order, only those that exist.
+CapabilityMsrs read_capabilities();
+
+// VMXON on this CPU with the region at cpu.vmxon_region (allocated by the caller, 4 KiB,
+// below 4 GiB when IA32_VMX_BASIC[48]). Sets cpu.in_vmx_root, or cpu.vmx_error.
+void enter_root(PerCpu& cpu);
+
+}  // namespace vmx
