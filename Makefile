@@ -75,3 +75,27 @@ unit: $(UNIT_TESTS)
 	@for t in $(UNIT_TESTS); do $$t --gtest_brief=1 || exit 1; done
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
+# ---- the commands README.md promises ---------------------------------------------------------
+# Each first installs what is missing, then re-enters make so nothing is built before the
+# tools exist.
+.PHONY: deps test run bench clean unit-build
+deps:
+	@tools/install-deps
+
+unit-build: $(UNIT_TESTS)
+
+test: deps
+	@$(MAKE) --no-print-directory all unit-build
+	@tests/run
+
+run: deps
+	@$(MAKE) --no-print-directory all
+	@tools/run-vm --cpus 2 --name run
+
+bench: deps
+	@$(MAKE) --no-print-directory all
+	@tools/bench
+
+clean:
+	rm -rf $(BUILD)

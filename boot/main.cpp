@@ -173,6 +173,14 @@ void print_vmx_summary(const vmx::Features& f)
                   f.virtual_interrupt_delivery, f.posted_interrupts);
 }
 
+void enter_root_on_this_cpu(PerCpu& cpu)
+{
+    bool fault = (options.selftest == boot::SelfTest::fault_ap && cpu.index == 1) ||
+                 (options.selftest == boot::SelfTest::fault_boot_cpu && cpu.index == 0);
+    if (fault) asm volatile("ud2");
+    vmx::enter_root(cpu);
+}
+
 // The boot CPU decides whether this machine can run VMs at all; then every CPU enters VMX root.
 [[noreturn]] void enter_vmx_root_everywhere()
 {
@@ -188,7 +196,7 @@ void print_vmx_summary(const vmx::Features& f)
         smp::cpu(i).vmxon_region = frames.allocate(4096, 4096, below);
         if (smp::cpu(i).vmxon_region == FrameAllocator::kNone) refuse(power::ExitStatus::failure, "out of memory for VMXON regions");
     }
-    smp::run_everywhere(vmx::enter_root, kVmxTimeoutMs);
+    smp::run_everywhere(enter_root_on_this_cpu, kVmxTimeoutMs);
     uint64_t ticks = cpu::rdtsc() - *paging::phys_to_virt<uint64_t>(uint64_t(&boot_handoff_tsc));
 
     size_t in_root = 0;

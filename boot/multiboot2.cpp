@@ -1,5 +1,7 @@
 #include "boot/multiboot2.hpp"
 
+#include "lib/format.hpp"
+
 namespace mb2 {
 namespace {
 
@@ -42,50 +44,6 @@ uint64_t read_u64(const uint8_t* p)
     __builtin_memcpy(&v, p, sizeof v);
     return v;
 }
-
-// Formats into a fixed buffer, truncating; always NUL-terminated.
-class Message {
-public:
-    Message(char* buffer, size_t capacity) : buffer_(buffer), capacity_(capacity) { buffer_[0] = 0; }
-
-    Message& text(Str s)
-    {
-        for (char c : s) put(c);
-        return *this;
-    }
-    Message& number(uint64_t v)
-    {
-        char digits[20];
-        size_t n = 0;
-        do {
-            digits[n++] = char('0' + v % 10);
-            v /= 10;
-        } while (v);
-        while (n) put(digits[--n]);
-        return *this;
-    }
-    Message& hex(uint64_t v)
-    {
-        text("0x");
-        int shift = 60;
-        while (shift > 0 && ((v >> shift) & 0xf) == 0) shift -= 4;
-        for (; shift >= 0; shift -= 4) put("0123456789abcdef"[(v >> shift) & 0xf]);
-        return *this;
-    }
-    const char* done() const { return buffer_; }
-
-private:
-    void put(char c)
-    {
-        if (length_ + 1 >= capacity_) return;
-        buffer_[length_++] = c;
-        buffer_[length_] = 0;
-    }
-
-    char* buffer_;
-    size_t capacity_;
-    size_t length_ = 0;
-};
 
 const char* tag_name(uint32_t type)
 {
@@ -152,71 +110,70 @@ bool tag_string(const uint8_t* tag, uint32_t from, uint32_t size, Str& out)
 const char* parse(const void* mbi, BootInfo& out)
 {
     reset(out);
-    Message msg(out.error, sizeof out.error);
-    if (!mbi) return msg.text("MBI pointer is null").done();
+    // Formats the error into out.error (truncating) and returns it.
+    auto error = [&out](Str pattern, const auto&... args) -> const char* {
+        format_to(out.error, sizeof out.error, pattern, args...);
+        return out.error;
+    };
+    if (!mbi) return error("MBI pointer is null");
     auto address = reinterpret_cast<uintptr_t>(mbi);
     // "Its start is 8-bytes aligned" and each tag starts 8-byte aligned (spec §3.6), so aligning
     // the MBI aligns every tag offset computed below.
-    if (address % 8) return msg.text("MBI at ").hex(address).text(" is not 8-byte aligned").done();
+    if (address % 8) return error("MBI at {:#x} is not 8-byte aligned", address);
 
     auto base = static_cast<const uint8_t*>(mbi);
     uint32_t total = read_u32(base);
     if (total < 2 * kHeaderSize)
-        return msg.text("MBI total_size ").number(total)
-            .text(" is smaller than its 8-byte header plus the 8-byte end tag").done();
+        return error("MBI total_size {} is smaller than its 8-byte header plus the 8-byte end tag",
+                     total);
     if (total > kMaxTotalSize)
-        return msg.text("MBI total_size ").number(total).text(" exceeds the limit of ")
-            .number(kMaxTotalSize).done();
+        return error("MBI total_size {} exceeds the limit of {}", total, kMaxTotalSize);
     out.total_size = total;
 
     bool have_new_rsdp = false;
     uint32_t offset = kHeaderSize;
     for (;;) {
         if (offset > total || total - offset < kHeaderSize)
-            return msg.text("MBI has no end tag within its total_size ").number(total).done();
+            return error("MBI has no end tag within its total_size {}", total);
         const uint8_t* tag = base + offset;
         uint32_t type = read_u32(tag);
         uint32_t size = read_u32(tag + 4);
         if (size < kHeaderSize)
-            return msg.text("tag ").number(type).text(" at offset ").number(offset).text(" has size ")
-                .number(size).text(", smaller than its 8-byte header").done();
+            return error("tag {} at offset {} has size {}, smaller than its 8-byte header", type, offset,
+                         size);
         if (size > total - offset)
-            return msg.text("tag ").number(type).text(" at offset ").number(offset)
-                .text(" runs past the end of the MBI (size ").number(size).text(", total_size ")
-                .number(total).text(")").done();
+            return error("tag {} at offset {} runs past the end of the MBI (size {}, total_size {})", type,
+                         offset, size, total);
         // "Tags are terminated by a tag of type '0' and size '8'" (spec §3.6).
         if (type == tag_end) {
             if (size != kHeaderSize)
-                return msg.text("end tag at offset ").number(offset).text(" has size ").number(size)
-                    .text(", not 8").done();
+                return error("end tag at offset {} has size {}, not 8", offset, size);
             return nullptr;
         }
         if (size < minimum_size(type))
-            return msg.text(tag_name(type)).text(" tag (type ").number(type).text(") has size ")
-                .number(size).text(", smaller than its minimum ").number(minimum_size(type)).done();
+            return error("{} tag (type {}) has size {}, smaller than its minimum {}", tag_name(type), type,
+                         size, minimum_size(type));
 
         switch (type) {
         case tag_cmdline:
         case tag_bootloader_name: {
             Str& field = type == tag_cmdline ? out.cmdline : out.bootloader_name;
             if (!tag_string(tag, kHeaderSize, size, field))
-                return msg.text(tag_name(type)).text(" tag (type ").number(type)
-                    .text(") string is not NUL-terminated within the tag").done();
+                return error("{} tag (type {}) string is not NUL-terminated within the tag",
+                             tag_name(type), type);
             break;
         }
         case tag_module: {
             size_t index = out.module_count;
             if (index == kMaxModules)
-                return msg.text("more than ").number(kMaxModules).text(" modules").done();
+                return error("more than {} modules", kMaxModules);
             Module& m = out.modules[index];
             m.start = read_u32(tag + 8);
             m.end = read_u32(tag + 12);
             if (m.end < m.start)
-                return msg.text("module ").number(index).text(" ends (").hex(m.end)
-                    .text(") before it starts (").hex(m.start).text(")").done();
+                return error("module {} ends ({:#x}) before it starts ({:#x})", index, m.end, m.start);
             if (!tag_string(tag, 16, size, m.cmdline))
-                return msg.text("module ").number(index)
-                    .text(" command line is not NUL-terminated within its tag").done();
+                return error("module {} command line is not NUL-terminated within its tag", index);
             out.module_count = index + 1;
             break;
         }
@@ -229,17 +186,14 @@ const char* parse(const void* mbi, BootInfo& out)
             // fields, so larger entries are read by their first 24 bytes (spec §3.6 "Memory map").
             uint32_t entry_size = read_u32(tag + 8);
             if (entry_size < kMmapEntryMin)
-                return msg.text("memory map entry_size ").number(entry_size)
-                    .text(" is smaller than ").number(kMmapEntryMin).done();
+                return error("memory map entry_size {} is smaller than {}", entry_size, kMmapEntryMin);
             uint32_t bytes = size - 16;
             if (bytes % entry_size)
-                return msg.text("memory map tag size ").number(size)
-                    .text(" is not 16 plus a whole number of ").number(entry_size)
-                    .text("-byte entries").done();
+                return error("memory map tag size {} is not 16 plus a whole number of {}-byte entries", size,
+                             entry_size);
             uint32_t count = bytes / entry_size;
             if (count > kMaxRegions)
-                return msg.text("more than ").number(kMaxRegions).text(" memory regions (memory map has ")
-                    .number(count).text(")").done();
+                return error("more than {} memory regions (memory map has {})", kMaxRegions, count);
             for (uint32_t i = 0; i < count; ++i) {
                 const uint8_t* entry = tag + 16 + size_t(i) * entry_size;
                 out.memory[i] = MemoryRegion{read_u64(entry), read_u64(entry + 8), read_u32(entry + 16)};
@@ -258,8 +212,8 @@ const char* parse(const void* mbi, BootInfo& out)
             if (fb.type == 1) {
                 const uint32_t needed = kFramebufferColorOffset + 6;
                 if (size < needed)
-                    return msg.text("framebuffer tag of RGB type has size ").number(size)
-                        .text(", smaller than the ").number(needed).text(" that hold its color fields").done();
+                    return error("framebuffer tag of RGB type has size {}, smaller than the {} that hold "
+                                 "its color fields", size, needed);
                 const uint8_t* color = tag + kFramebufferColorOffset;
                 fb.red_position = color[0];
                 fb.red_size = color[1];

@@ -70,6 +70,20 @@ bool parse_ap_timeout(Str value, Options& out)
     return true;
 }
 
+bool parse_selftest(Str value, Options& out)
+{
+    static constexpr struct { const char* name; SelfTest test; } kTests[] = {
+        {"none", SelfTest::none}, {"fault-ap", SelfTest::fault_ap}, {"fault-boot-cpu", SelfTest::fault_boot_cpu},
+    };
+    for (const auto& t : kTests) {
+        if (value == Str(t.name)) {
+            out.selftest = t.test;
+            return true;
+        }
+    }
+    return false;
+}
+
 struct OptionSpec {
     const char* key;
     const char* expected;
@@ -82,6 +96,7 @@ constexpr OptionSpec kOptions[] = {
     {"exit", "acpi, bochs, qemu, or halt", parse_exit},
     {"cpus", "a CPU count from 1 to 4096", parse_cpus},
     {"ap_timeout", "milliseconds from 1 to 10000", parse_ap_timeout},
+    {"selftest", "none, fault-ap, or fault-boot-cpu", parse_selftest},
 };
 
 // valid_keys() text, built from the table so that the two cannot disagree.

@@ -8,6 +8,9 @@
 namespace boot {
 
 enum class ExitMethod : uint8_t { acpi, bochs, qemu, halt };
+// Deliberate faults that let the test suite check the fault path: the register dump, and that
+// only the faulting CPU stops.
+enum class SelfTest : uint8_t { none, fault_ap, fault_boot_cpu };
 
 struct Options {
     uint16_t serial_port = 0x3f8; // 0 = serial console off
@@ -15,6 +18,7 @@ struct Options {
     ExitMethod exit = ExitMethod::acpi;
     uint32_t max_cpus = 0;        // 0 = all; key cpus=
     uint32_t ap_timeout_ms = 200; // key ap_timeout=
+    SelfTest selftest = SelfTest::none;
 };
 
 struct Diagnostic {

@@ -1,5 +1,7 @@
 #include "lib/cmdline.hpp"
 
+#include "lib/format.hpp"
+
 namespace cmdline {
 namespace {
 
@@ -20,20 +22,9 @@ bool Tokenizer::fail(size_t word_start, size_t text_end, Str key, const char* wh
     error_key_ = key;
     error_text_ = line_.slice(word_start, text_end - word_start);
     expected_ = expected;
-    // what + key + "=", truncated to the buffer.
-    size_t n = 0;
-    auto append = [&](Str s) {
-        for (char c : s)
-            if (n + 1 < sizeof message_) message_[n++] = c;
-    };
-    append(what);
-    if (key.empty()) {
-        append(error_text_);
-    } else {
-        append(key);
-        append("=");
-    }
-    message_[n] = 0;
+    // what + key + "=" (or what + the offending text when there is no key), truncated to the buffer.
+    if (key.empty()) format_to(message_, sizeof message_, "{}{}", what, error_text_);
+    else format_to(message_, sizeof message_, "{}{}=", what, key);
     pos_ = line_.size;
     return false;
 }

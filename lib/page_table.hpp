@@ -147,7 +147,10 @@ struct X86Format {
         return a;
     }
 
-    constexpr bool leaf_allowed(int level) const { return level == 1 || level == 2 || (level == 3 && allow_1g); }
+    constexpr bool leaf_allowed(int level) const
+    {
+        return level == 1 || level == 2 || (level == 3 && allow_1g);
+    }
 
     // A present x86 page is always readable.
     constexpr bool encodable(Access access) const
@@ -335,7 +338,8 @@ private:
         uint64_t base = format_.address(leaf, level);
         Access access = format_.access(leaf, level);
         uint64_t* entries = memory_.table(child);
-        for (size_t j = 0; j < kEntries; ++j) entries[j] = format_.leaf(base + j * span(level - 1), level - 1, access);
+        for (size_t j = 0; j < kEntries; ++j)
+            entries[j] = format_.leaf(base + j * span(level - 1), level - 1, access);
     }
 
     void free_tree(uint64_t table, int level)
@@ -358,7 +362,8 @@ private:
 
     // New subtrees are completed before the entry pointing at them is written, and replaced ones
     // are unlinked before they are freed, so a hardware walk never sees a half-built table.
-    void map_in(uint64_t table, int level, uint64_t va, uint64_t pa, uint64_t bytes, Access access, uint64_t& pool)
+    void map_in(uint64_t table, int level, uint64_t va, uint64_t pa, uint64_t bytes, Access access,
+                uint64_t& pool)
     {
         uint64_t* entries = memory_.table(table);
         while (bytes != 0) {

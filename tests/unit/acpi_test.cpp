@@ -772,9 +772,14 @@ TEST_F(AcpiParse, S5WithRootPrefixAndOneZeroOps)
 
 TEST_F(AcpiParse, S5WithWordDwordPrefixesAndLongPkgLength)
 {
+    // 62 bytes of elements make PkgLength 65: lead byte 0x41, then 0x04 (bits 11:4).
     Bytes elements = {0x0B, 0x06, 0x00, 0x0C, 0x03, 0x00, 0x00, 0x00};
-    for (int i = 0; i < 40; ++i) elements.insert(elements.end(), {0x0A, 0x01});
-    memory.write(kDsdt, make_dsdt(s5_name(elements, 42)));
+    for (int i = 0; i < 26; ++i) elements.insert(elements.end(), {0x0A, 0x01});
+    elements.insert(elements.end(), {0x00, 0x00});
+    Bytes dsdt = make_dsdt(s5_name(elements, 30));
+    ASSERT_EQ(dsdt[36 + 6], 0x41);
+    ASSERT_EQ(dsdt[36 + 7], 0x04);
+    memory.write(kDsdt, dsdt);
     ASSERT_EQ(parse_with(make_fadt(kDsdt)), nullptr) << warnings_of(out);
     EXPECT_TRUE(out.power.has_s5);
     EXPECT_EQ(out.power.slp_typ_a, 6);

@@ -361,7 +361,9 @@ TEST(FrameAllocator, MatchesReferenceModel)
             a->reserve(first + 1, pages * kPage - 2); // rounds outward to the same pages
             for (uint64_t p = 0; p < pages; ++p) model[(first - kBase) / kPage + p] = false;
             // Held blocks inside are now both held and reserved: forget them (never freed).
-            std::erase_if(held, [&](auto& h) { return h.first < first + pages * kPage && first < h.first + h.second * kPage; });
+            std::erase_if(held, [&](auto& h) {
+                return h.first < first + pages * kPage && first < h.first + h.second * kPage;
+            });
         }
         uint64_t free_pages = 0;
         for (uint64_t p = 0; p < kPages; ++p) {

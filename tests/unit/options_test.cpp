@@ -61,7 +61,7 @@ TEST(Options, EmptyLineKeepsDefaults)
     expect_defaults_except_serial(p.options);
 }
 
-TEST(Options, ValidKeys) { EXPECT_EQ(str(boot::valid_keys()), "serial, e9, exit, cpus, ap_timeout"); }
+TEST(Options, ValidKeys) { EXPECT_EQ(str(boot::valid_keys()), "serial, e9, exit, cpus, ap_timeout, selftest"); }
 
 TEST(Options, SerialValid)
 {
@@ -142,6 +142,18 @@ TEST(Options, ApTimeout)
     }
 }
 
+TEST(Options, SelfTest)
+{
+    EXPECT_EQ(parse("selftest=fault-ap").options.selftest, boot::SelfTest::fault_ap);
+    EXPECT_EQ(parse("selftest=fault-boot-cpu").options.selftest, boot::SelfTest::fault_boot_cpu);
+    EXPECT_EQ(parse("selftest=fault-ap selftest=none").options.selftest, boot::SelfTest::none);
+    for (const char* value : {"fault", "FAULT-AP", "1"}) {
+        auto p = parse(std::string("selftest=") + value);
+        expect_one(p.result, Kind::bad_value, "selftest", value, "none, fault-ap, or fault-boot-cpu");
+        EXPECT_EQ(p.options.selftest, boot::SelfTest::none);
+    }
+}
+
 TEST(Options, AllKeysTogether)
 {
     auto p = parse("/boot/matryoshka.elf serial=0x2e8 e9=on exit=halt cpus=8 ap_timeout=500");
@@ -169,15 +181,15 @@ TEST(Options, MissingValue)
 TEST(Options, UnknownKeyIsAWarning)
 {
     auto p = parse("verbose=2 cpus=2");
-    expect_one(p.result, Kind::unknown_key, "verbose", "2", "serial, e9, exit, cpus, ap_timeout");
+    expect_one(p.result, Kind::unknown_key, "verbose", "2", "serial, e9, exit, cpus, ap_timeout, selftest");
     EXPECT_EQ(p.options.max_cpus, 2u);
 
     p = parse("quiet");
-    expect_one(p.result, Kind::unknown_key, "quiet", "", "serial, e9, exit, cpus, ap_timeout");
+    expect_one(p.result, Kind::unknown_key, "quiet", "", "serial, e9, exit, cpus, ap_timeout, selftest");
 
     // Keys are case-sensitive.
     p = parse("CPUS=2");
-    expect_one(p.result, Kind::unknown_key, "CPUS", "2", "serial, e9, exit, cpus, ap_timeout");
+    expect_one(p.result, Kind::unknown_key, "CPUS", "2", "serial, e9, exit, cpus, ap_timeout, selftest");
     EXPECT_EQ(p.options.max_cpus, 0u);
 }
 
@@ -189,7 +201,7 @@ TEST(Options, PathWordIgnored)
 
     // Only a bare word is a path: with '=' it is an unknown key.
     p = parse("/boot/x=1");
-    expect_one(p.result, Kind::unknown_key, "/boot/x", "1", "serial, e9, exit, cpus, ap_timeout");
+    expect_one(p.result, Kind::unknown_key, "/boot/x", "1", "serial, e9, exit, cpus, ap_timeout, selftest");
 }
 
 TEST(Options, LaterDuplicateOverrides)

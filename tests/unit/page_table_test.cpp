@@ -315,6 +315,9 @@ TEST(PageTable, TranslateHolesAndNonCanonical)
     EXPECT_FALSE(pt.map(0x0000'8000'0000'0000, 0, kPage, kRw));
     EXPECT_FALSE(pt.map(0x7fff'ffff'f000, 0, 2 * kPage, kRw)); // runs into the hole
     EXPECT_FALSE(pt.map(0xffff'ffff'ffff'f000, 0, 2 * kPage, kRw)); // wraps
+    // Both ends canonical, but the range spans the non-canonical hole.
+    EXPECT_FALSE(pt.unmap(0x1000, 0xffff'ffff'ffff'e000));
+    EXPECT_EQ(walk(pt, 0x7fff'ffff'f000).ok, true);
     EXPECT_FALSE(pt.map(0x1000, 0x800, kPage, kRw));              // phys misaligned
     EXPECT_FALSE(pt.map(0x1800, 0x1000, kPage, kRw));             // virt misaligned
     EXPECT_FALSE(pt.map(0x1000, 0x000f'ffff'ffff'f000, 2 * kPage, kRw)); // phys past 52 bits
@@ -357,7 +360,8 @@ TEST(PageTable, X86EntryBitsExact)
     FakeMemory m;
     X86Table pt(X86Format{.allow_1g = true}, m);
     ASSERT_TRUE(pt.init());
-    Access wb_rw_global{.read = true, .write = true, .execute = false, .type = MemoryType::write_back, .global = true};
+    Access wb_rw_global{
+        .read = true, .write = true, .execute = false, .type = MemoryType::write_back, .global = true};
     Access wt_ro_x{.read = true, .write = false, .execute = true, .type = MemoryType::write_through};
     Access uc_rw{.read = true, .write = true, .execute = false, .type = MemoryType::uncacheable};
     ASSERT_TRUE(pt.map(0x1000, 0x1234'5000, kPage, wb_rw_global));
