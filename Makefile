@@ -3,6 +3,8 @@
 BUILD := build
 
 # ---- the hypervisor image -----------------------------------------------------------------
+# -fno-omit-frame-pointer -fno-optimize-sibling-calls: every call leaves a frame on the RBP chain
+# that the fault dump walks (tail calls would skip the caller).
 # -mcmodel=kernel: the image runs in the top 2 GiB, so every symbol is a sign-extended 32-bit
 # immediate (linker.ld). -mno-sse etc.: the hypervisor never touches guest-visible FPU/SIMD state.
 CXX := g++
@@ -10,7 +12,7 @@ NASM := nasm
 KERNEL_CXXFLAGS := -std=c++20 -O2 -g -I. -Wall -Wextra -Werror -ffreestanding -fno-exceptions -fno-rtti \
     -fno-threadsafe-statics -fno-use-cxa-atexit -fno-asynchronous-unwind-tables -fno-stack-protector \
     -fno-pic -fno-pie -mcmodel=kernel -mno-red-zone -mno-mmx -mno-sse -mno-sse2 -mno-avx -mgeneral-regs-only \
-    -fno-omit-frame-pointer -ffunction-sections -fdata-sections -nostdlib
+    -fno-omit-frame-pointer -fno-optimize-sibling-calls -ffunction-sections -fdata-sections -nostdlib
 KERNEL_LDFLAGS := -nostdlib -static -no-pie -z max-page-size=4096 -z noexecstack --gc-sections \
     --fatal-warnings -T linker.ld
 KERNEL_DIRS := boot arch vmx ept drivers sched lib
@@ -39,9 +41,10 @@ $(BUILD)/matryoshka.elf: $(BUILD)/matryoshka-debug.elf
 # The ISO carries GRUB for BIOS (i386-pc) and UEFI (x86_64-efi): one file for CD and USB.
 $(BUILD)/matryoshka.iso: $(BUILD)/matryoshka.elf tools/grub.cfg
 	@mkdir -p $(BUILD)/iso/boot/grub
-	cp $(BUILD)/matryoshka.elf $(BUILD)/iso/boot/
-	cp tools/grub.cfg $(BUILD)/iso/boot/grub/grub.cfg
-	grub-mkrescue -o $@ $(BUILD)/iso 2>$(BUILD)/grub-mkrescue.log || (cat $(BUILD)/grub-mkrescue.log; exit 1)
+	@echo "  ISO     $@"
+	@cp $(BUILD)/matryoshka.elf $(BUILD)/iso/boot/
+	@cp tools/grub.cfg $(BUILD)/iso/boot/grub/grub.cfg
+	@grub-mkrescue -o $@ $(BUILD)/iso 2>$(BUILD)/grub-mkrescue.log || (cat $(BUILD)/grub-mkrescue.log; exit 1)
 
 .PHONY: all
 all: $(BUILD)/matryoshka.elf $(BUILD)/matryoshka.iso

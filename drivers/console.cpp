@@ -43,6 +43,11 @@ void write_unlocked_if_stuck(const char* text, size_t length)
     if (locked) lock.unlock();
 }
 
+void flush()
+{
+    if (outputs.serial_port) serial::flush(outputs.serial_port);
+}
+
 FormatSink sink() { return FormatSink{sink_write, nullptr}; }
 FormatSink emergency_sink() { return FormatSink{emergency_write, nullptr}; }
 

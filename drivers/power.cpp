@@ -73,6 +73,7 @@ bool leaves_through_emulator() { return method == boot::ExitMethod::bochs || met
 void exit(ExitStatus status)
 {
     console::info("exit status {}", uint8_t(status));
+    console::flush();
     switch (method) {
     case boot::ExitMethod::bochs:
         for (char c : Str("Shutdown")) cpu::outb(kBochsShutdownPort, uint8_t(c));

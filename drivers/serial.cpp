@@ -7,7 +7,13 @@ namespace {
 // 16550 register offsets (PC16550D data sheet, Table 2).
 constexpr uint16_t data = 0, interrupt_enable = 1, divisor_low = 0, divisor_high = 1, fifo_control = 2,
                    line_control = 3, modem_control = 4, line_status = 5, scratch = 7;
-constexpr uint8_t line_status_thr_empty = 0x20;
+constexpr uint8_t line_status_thr_empty = 0x20, line_status_transmitter_empty = 0x40;
+
+// Bounded: a UART that stops draining must not hang the hypervisor.
+void wait_line_status(uint16_t port, uint8_t bit)
+{
+    for (unsigned spins = 0; spins < 100000 && !(cpu::inb(port + line_status) & bit); ++spins) cpu::pause();
+}
 constexpr uint32_t base_clock = 115200;
 }  // namespace
 
@@ -30,11 +36,11 @@ void write(uint16_t port, const char* text, size_t length)
 {
     for (size_t i = 0; i < length; ++i) {
         if (text[i] == '\n') write(port, "\r", 1);
-        // Bounded wait: a UART that stops draining must not hang the hypervisor.
-        for (unsigned spins = 0; spins < 100000 && !(cpu::inb(port + line_status) & line_status_thr_empty); ++spins)
-            cpu::pause();
+        wait_line_status(port, line_status_thr_empty);
         cpu::outb(port + data, uint8_t(text[i]));
     }
 }
+
+void flush(uint16_t port) { wait_line_status(port, line_status_transmitter_empty); }
 
 }  // namespace serial

@@ -8,5 +8,8 @@ namespace serial {
 // Programs the UART; false when nothing answers at `port` (scratch register test).
 bool init(uint16_t port);
 void write(uint16_t port, const char* text, size_t length);
+// Waits (bounded) until the transmitter has shifted out every byte: before power-off or an
+// emulator exit, or the last line is lost.
+void flush(uint16_t port);
 
 }  // namespace serial

@@ -424,6 +424,17 @@ TEST_F(AcpiParse, XsdtPreferredOverRsdtAndReachesAbove4G)
     EXPECT_EQ(acpi::find_table(out, "APIC"), kHighMadt);
 }
 
+TEST_F(AcpiParse, SecondMadtIsIgnored)
+{
+    memory.write(kMadt, Madt().lapic(0, 0, 1).build());
+    memory.write(kSpare, Madt().lapic(0, 1, 1).lapic(1, 2, 1).build());
+    memory.write(kXsdt, make_xsdt({kMadt, kSpare}));
+    ASSERT_EQ(parse_v2(0, kXsdt), nullptr);
+    ASSERT_EQ(out.cpu_count, 1u);
+    EXPECT_EQ(out.cpus[0].apic_id, 0u);
+    EXPECT_TRUE(has_warning(out, "second MADT ignored", "APIC"));
+}
+
 TEST_F(AcpiParse, RevisionTwoWithoutXsdtUsesRsdt)
 {
     install_standard();
@@ -610,6 +621,11 @@ TEST_F(AcpiParse, MadtZeroLengthEntryStopsTheWalk)
     EXPECT_TRUE(has_warning(out, "MADT entry length is below 2; the rest of the MADT is ignored",
                             "APIC"))
         << warnings_of(out);
+
+    // Length 1 would advance into the middle of the next entry.
+    ASSERT_EQ(parse_with(Madt().raw({0x7F, 1, 0x7F, 2}).lapic(0, 0, 1).build()), nullptr);
+    EXPECT_EQ(out.cpu_count, 0u);
+    EXPECT_TRUE(has_warning(out, "MADT entry length is below 2; the rest of the MADT is ignored"));
 }
 
 TEST_F(AcpiParse, MadtTruncatedEntriesAndTables)
@@ -696,14 +712,14 @@ TEST_F(AcpiParse, FadtVersionOneUsesPortFieldsAndHasNoResetRegister)
 {
     Bytes f = blank_table("FACP", 116, 1);
     set_le(f, 40, kDsdt, 4);
-    set_le(f, 64, 0x4004, 4);
-    f[89] = 2;
+    set_le(f, 64, 0x4004, 4);  // PM1_CNT_LEN left 0: the register is still 16 bits
     set_le(f, 112, 1u << 10, 4);  // reset flag, but the table ends before RESET_REG
     seal(f);
     memory.write(kDsdt, make_dsdt(s5_name({0x00, 0x00}, 2)));
     ASSERT_EQ(parse_with(f), nullptr) << warnings_of(out);
     EXPECT_EQ(out.power.pm1a_control.address, 0x4004u);
     EXPECT_EQ(out.power.pm1a_control.access_size, 2);
+    EXPECT_EQ(out.power.pm1a_control.bit_width, 16);
     EXPECT_EQ(out.power.pm1b_control.address, 0u);
     EXPECT_FALSE(out.power.reset_supported);
     EXPECT_EQ(out.dsdt_address, kDsdt);
@@ -749,8 +765,8 @@ TEST_F(AcpiParse, FadtHardwareReducedIgnoresFixedHardwareFields)
 
 TEST_F(AcpiParse, S5WithBytePrefixAfterADecoyReference)
 {
-    // `Store (_S5_, Local0)`-like bytes first: "_S5_" not introduced by NameOp.
-    Bytes aml = {0x70, '_', 'S', '5', '_', 0x60};
+    // A reference to _S5_ that happens to be followed by a package: not a NameOp definition.
+    Bytes aml = {0x70, '_', 'S', '5', '_', 0x12, 0x05, 0x02, 0x0A, 0x01, 0x01, 0x60};
     Bytes s5 = s5_name({0x0A, 0x05, 0x0A, 0x07, 0x00, 0x00}, 4);
     aml.insert(aml.end(), s5.begin(), s5.end());
     memory.write(kDsdt, make_dsdt(aml));
@@ -836,6 +852,13 @@ TEST_F(AcpiParse, S5FoundInSsdt)
     EXPECT_EQ(out.power.slp_typ_a, 3);
     EXPECT_EQ(out.power.slp_typ_b, 4);
     EXPECT_EQ(out.warning_count, 0u) << warnings_of(out);
+
+    // When only a malformed \_S5 exists, its defect is reported rather than "not found".
+    memory.write(kSsdt, make_table("SSDT", s5_name({0x5B, 0x31}, 2)));
+    ASSERT_EQ(parse_v2(0, kXsdt), nullptr);
+    EXPECT_FALSE(out.power.has_s5);
+    EXPECT_TRUE(has_warning(out, "\\_S5 package element is not an integer constant"))
+        << warnings_of(out);
 }
 
 // ---- HPET and MCFG ---------------------------------------------------------------------------

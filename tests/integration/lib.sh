@@ -1,0 +1,40 @@
+# shellcheck shell=bash
+# Shared helpers for the integration tests: source it, call boot, then the expect_* checks, then pass.
+# Each test prints one line: "PASS name" or "FAIL name: why (log: path)", and exits 0 only on PASS.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+TEST=$(basename "$0" .sh)
+LOG=$ROOT/build/logs/test-$TEST.log
+TIMEOUT=${TEST_TIMEOUT:-180}
+
+fail() {
+    echo "FAIL $TEST: $* (log: $LOG)"
+    exit 1
+}
+
+pass() {
+    echo "PASS $TEST"
+}
+
+# boot LABEL STATUS RUN-VM-ARGS...: boots under its own name (test-TEST[-LABEL]) and expects
+# tools/run-vm to exit with STATUS. The console log is $LOG afterwards.
+boot() {
+    local label=$1 want=$2 status=0
+    shift 2
+    local name=test-$TEST${label:+-$label}
+    LOG=$ROOT/build/logs/$name.log
+    "$ROOT/tools/run-vm" --quiet --timeout "$TIMEOUT" --name "$name" --log "$LOG" "$@" >/dev/null 2>&1 ||
+        status=$?
+    [[ $status == "$want" ]] || fail "run-vm exited with $status, expected $want"
+}
+
+# expect_line TEXT: the log has a line that is exactly TEXT.
+expect_line() {
+    grep -qxF -- "$1" "$LOG" || fail "no line '$1'"
+}
+
+# expect_match REGEX: the log has a line matching the extended regular expression.
+expect_match() {
+    grep -qE -- "$1" "$LOG" || fail "no line matching /$1/"
+}
