@@ -557,13 +557,22 @@ void reset(Platform& out)
 
 }  // namespace
 
-const char* validate_rsdp(const void* rsdp, size_t available_bytes)
+namespace {
+const char* validate_rsdp_v1(const void* rsdp, size_t available_bytes)
 {
     if (!rsdp) return "RSDP pointer is null";
     if (available_bytes < kRsdpV1Length) return "RSDP is shorter than 20 bytes";
     auto* p = static_cast<const uint8_t*>(rsdp);
     if (!bytes_equal(p, "RSD PTR ", 8)) return "RSDP signature mismatch";
     if (!checksum_ok(p, kRsdpV1Length)) return "RSDP checksum mismatch";
+    return nullptr;
+}
+}  // namespace
+
+const char* validate_rsdp(const void* rsdp, size_t available_bytes)
+{
+    if (const char* error = validate_rsdp_v1(rsdp, available_bytes)) return error;
+    auto* p = static_cast<const uint8_t*>(rsdp);
     if (p[15] < 2) return nullptr;  // ACPI 1.0 layout
     if (available_bytes < kRsdpV2Length) return "RSDP revision 2+ but fewer than 36 bytes given";
     uint32_t length = load32(p + 20);
@@ -601,14 +610,22 @@ const char* parse(const void* rsdp_copy, size_t rsdp_length, const PhysicalReade
 {
     reset(out);
     if (!memory.map) return "physical reader has no map function";
-    if (const char* error = validate_rsdp(rsdp_copy, rsdp_length)) return error;
+    // A 20-byte copy of a revision 2 RSDP (multiboot2's "old RSDP" tag may hold one) is still
+    // a valid ACPI 1.0 view of it: only the RSDT is reachable.
+    bool v1_view = rsdp_length < kRsdpV2Length;
+    const char* rsdp_error = v1_view ? validate_rsdp_v1(rsdp_copy, rsdp_length)
+                                     : validate_rsdp(rsdp_copy, rsdp_length);
+    if (rsdp_error) return rsdp_error;
 
     // Everything needed from the RSDP is copied out before the first map call.
     auto* rsdp = static_cast<const uint8_t*>(rsdp_copy);
     out.revision = rsdp[15];
     for (size_t i = 0; i < 6; ++i) out.oem_id[i] = char(rsdp[9 + i]);
     uint32_t rsdt_address = load32(rsdp + 16);
-    uint64_t xsdt_address = out.revision >= 2 ? load64(rsdp + 24) : 0;
+    uint64_t xsdt_address = out.revision >= 2 && !v1_view ? load64(rsdp + 24) : 0;
+    if (out.revision >= 2 && v1_view)
+        warn(out, "RSDP revision 2+ given as its first 20 bytes; the XSDT is not reachable",
+             "", 0);
 
     // 5.2.5.3: use the XSDT when there is one; the RSDT is only a fallback for broken XSDTs.
     Table root;

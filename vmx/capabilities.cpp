@@ -429,4 +429,14 @@ bool guest_cr0_valid(const CapabilityMsrs& m, uint64_t cr0, bool unrestricted_gu
     return satisfies_fixed(cr0, guest_cr0_fixed0(m, unrestricted_guest), fixed1);
 }
 
+FeatureControlDecision decide_feature_control(bool cpuid_vmx, uint64_t msr)
+{
+    if (!cpuid_vmx) return {"this CPU does not support VT-x (CPUID.1:ECX.VMX is 0)", false, 0};
+    if (!(msr & feature_control::lock))
+        return {nullptr, true, msr | feature_control::vmx_outside_smx | feature_control::lock};
+    if (!(msr & feature_control::vmx_outside_smx))
+        return {"VT-x is disabled in firmware (IA32_FEATURE_CONTROL locked, VMX outside SMX off)", false, 0};
+    return {nullptr, false, msr};
+}
+
 }  // namespace vmx

@@ -272,4 +272,18 @@ bool guest_cr0_valid(const CapabilityMsrs& msrs, uint64_t cr0, bool unrestricted
 // FIXED0 for the guest CR0 with the exemptions above, for apply_fixed() and guest/host masks.
 uint64_t guest_cr0_fixed0(const CapabilityMsrs& msrs, bool unrestricted_guest);
 
+// Whether VT-x may be used, from CPUID.1:ECX.VMX and IA32_FEATURE_CONTROL (SDM Vol. 3C 24.7
+// "Enabling and Entering VMX Operation"). Unlocked: firmware left the choice to us, so set VMX
+// outside SMX and lock it (nothing can switch VMX off later). Locked without VMX outside SMX:
+// only the firmware setup can change it.
+namespace feature_control {
+constexpr uint64_t lock = 1ull << 0, vmx_inside_smx = 1ull << 1, vmx_outside_smx = 1ull << 2;
+}
+struct FeatureControlDecision {
+    const char* error;   // nullptr when VT-x is usable
+    bool write;          // write `value` to IA32_FEATURE_CONTROL first
+    uint64_t value;
+};
+FeatureControlDecision decide_feature_control(bool cpuid_vmx, uint64_t feature_control);
+
 }  // namespace vmx

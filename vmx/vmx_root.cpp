@@ -8,16 +8,11 @@ namespace vmx {
 
 const char* enable_feature_control()
 {
-    if (!(cpu::cpuid(1).ecx & cpu::feature::ecx1_vmx)) return "this CPU does not support VT-x (CPUID.1:ECX.VMX is 0)";
-    uint64_t control = cpu::rdmsr(cpu::msr::feature_control);
-    if (control & feature_control::lock) {
-        if (!(control & feature_control::vmx_outside_smx))
-            return "VT-x is disabled in firmware (IA32_FEATURE_CONTROL locked, VMX outside SMX off)";
-        return nullptr;
-    }
-    // Unlocked: firmware left the choice to us. Lock it so nothing can switch VMX off later.
-    cpu::wrmsr(cpu::msr::feature_control, control | feature_control::vmx_outside_smx | feature_control::lock);
-    return nullptr;
+    bool has_vmx = cpu::cpuid(1).ecx & cpu::feature::ecx1_vmx;
+    FeatureControlDecision decision =
+        decide_feature_control(has_vmx, has_vmx ? cpu::rdmsr(cpu::msr::feature_control) : 0);
+    if (decision.write) cpu::wrmsr(cpu::msr::feature_control, decision.value);
+    return decision.error;
 }
 
 CapabilityMsrs read_capabilities()

@@ -7,11 +7,6 @@
 
 namespace vmx {
 
-// IA32_FEATURE_CONTROL bits (SDM Vol. 3C 24.7).
-namespace feature_control {
-constexpr uint64_t lock = 1ull << 0, vmx_inside_smx = 1ull << 1, vmx_outside_smx = 1ull << 2;
-}
-
 // Checks CPUID.1:ECX.VMX and IA32_FEATURE_CONTROL on this CPU, locking the latter with VMX
 // outside SMX enabled when firmware left it unlocked. nullptr, or the reason VT-x is unusable.
 const char* enable_feature_control();

@@ -242,7 +242,8 @@ constexpr uint64_t kRsdt = 0x7FE0000, kXsdt = 0x7FE1000, kFadt = 0x7FE2000, kMad
                    kDsdt = 0x7FE4000, kHpet = 0x7FE5000, kMcfg = 0x7FE6000, kSsdt = 0x7FE7000,
                    kSpare = 0x7FE8000;
 
-bool has_warning(const acpi::Platform& p, const std::string& message, const char* signature = nullptr)
+bool has_warning(const acpi::Platform& p, const std::string& message,
+                 const char* signature = nullptr)
 {
     for (size_t i = 0; i < p.warning_count; ++i)
         if (p.warnings[i].message == message &&
@@ -323,7 +324,8 @@ TEST(AcpiRsdp, AcceptsV2AndChecksTheExtendedPart)
     EXPECT_STREQ(acpi::validate_rsdp(bad_ext.data(), bad_ext.size()),
                  "RSDP extended checksum mismatch");
 
-    EXPECT_STREQ(acpi::validate_rsdp(r.data(), 20), "RSDP revision 2+ but fewer than 36 bytes given");
+    EXPECT_STREQ(acpi::validate_rsdp(r.data(), 20),
+                 "RSDP revision 2+ but fewer than 36 bytes given");
 
     Bytes long_rsdp = r;
     set_le(long_rsdp, 20, 64, 4);
@@ -441,6 +443,18 @@ TEST_F(AcpiParse, RevisionTwoWithoutXsdtUsesRsdt)
     ASSERT_EQ(parse_v2(uint32_t(kRsdt), 0), nullptr);
     EXPECT_FALSE(out.uses_xsdt);
     EXPECT_EQ(out.cpu_count, 2u);
+}
+
+TEST_F(AcpiParse, TwentyByteCopyOfRevisionTwoRsdpUsesRsdt)
+{
+    install_standard();
+    Bytes rsdp = rsdp_v2(uint32_t(kRsdt), kXsdt);
+    ASSERT_EQ(acpi::parse(rsdp.data(), 20, memory.reader(), out), nullptr);
+    EXPECT_FALSE(out.uses_xsdt);
+    EXPECT_EQ(out.revision, 2);
+    EXPECT_EQ(out.cpu_count, 2u);
+    EXPECT_TRUE(has_warning(
+        out, "RSDP revision 2+ given as its first 20 bytes; the XSDT is not reachable"));
 }
 
 TEST_F(AcpiParse, BadXsdtFallsBackToRsdtWithWarning)

@@ -846,3 +846,34 @@ TEST(FixedBits, GuestCr0IgnoresCacheDisableBits)
     EXPECT_TRUE(guest_cr0_valid(m, 0xe0000031, false));
     EXPECT_EQ(guest_cr0_fixed0(m, false), 0x80000021u);
 }
+
+TEST(FeatureControl, NoVmxInCpuid)
+{
+    auto d = vmx::decide_feature_control(false, 0);
+    EXPECT_STREQ(d.error, "this CPU does not support VT-x (CPUID.1:ECX.VMX is 0)");
+    EXPECT_FALSE(d.write);
+}
+
+TEST(FeatureControl, UnlockedIsEnabledAndLocked)
+{
+    auto d = vmx::decide_feature_control(true, 0x2);  // SMX bit kept as firmware left it
+    EXPECT_EQ(d.error, nullptr);
+    EXPECT_TRUE(d.write);
+    EXPECT_EQ(d.value, 0x7u);
+}
+
+TEST(FeatureControl, LockedOffIsRefusedPrecisely)
+{
+    for (uint64_t msr : {0x1ull, 0x3ull, 0xff01ull}) {
+        auto d = vmx::decide_feature_control(true, msr);
+        EXPECT_STREQ(d.error, "VT-x is disabled in firmware (IA32_FEATURE_CONTROL locked, VMX outside SMX off)");
+        EXPECT_FALSE(d.write);
+    }
+}
+
+TEST(FeatureControl, LockedOnIsLeftAlone)
+{
+    auto d = vmx::decide_feature_control(true, 0x5);
+    EXPECT_EQ(d.error, nullptr);
+    EXPECT_FALSE(d.write);
+}
