@@ -171,8 +171,10 @@ const char* validate_rsdp(const void* rsdp, size_t available_bytes);
 uint64_t scan_bios_areas(const PhysicalReader& memory);
 
 // Parses everything reachable from a copy of the RSDP (multiboot2 hands over a copy, not its
-// address). `out` is reset first. Returns nullptr on success, else why nothing usable was found
-// (bad RSDP, unusable root table); problems with individual tables go to out.warnings.
+// address). A copy shorter than 36 bytes is treated as ACPI 1.0 (RSDT only) whatever its
+// revision. `out` is reset first. Returns nullptr when the root table was usable, else why not
+// (bad RSDP, unusable RSDT/XSDT); problems with individual tables go to out.warnings, so check
+// has_madt / has_fadt before relying on their fields.
 const char* parse(const void* rsdp_copy, size_t rsdp_length, const PhysicalReader& memory,
                   Platform& out);
 
