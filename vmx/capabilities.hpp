@@ -185,16 +185,25 @@ struct ControlRequests {
 
 // What Matryoshka asks for. Required: what it cannot run without. Optional: used when present.
 // IA-32e mode guest is not requested: it follows the guest's EFER.LMA and is set per VM entry.
+// Why each required bit: external interrupts and NMIs belong to the host, never the guest;
+// HLT blocks the vCPU; MONITOR/MWAIT and RDPMC are hidden from guests (#UD/#GP are injected);
+// CR8 exits keep a 64-bit guest's TPR writes off the physical APIC (no TPR shadow is used);
+// EFER and PAT are switched on every entry and exit; acknowledging the interrupt on exit keeps
+// a host interrupt from staying pending and exiting again at once.
 constexpr ControlRequests matryoshka_controls = {
-    .pin = {pin::external_interrupt_exiting, pin::preemption_timer, 0},
-    .proc = {proc::hlt_exiting | proc::use_io_bitmaps | proc::use_msr_bitmaps | proc::activate_secondary, 0,
-             proc::cr3_load_exiting | proc::cr3_store_exiting},
+    .pin = {pin::external_interrupt_exiting | pin::nmi_exiting, pin::preemption_timer | pin::virtual_nmis, 0},
+    .proc = {proc::hlt_exiting | proc::use_io_bitmaps | proc::use_msr_bitmaps | proc::activate_secondary |
+                 proc::cr8_load_exiting | proc::cr8_store_exiting | proc::mwait_exiting | proc::monitor_exiting |
+                 proc::rdpmc_exiting,
+             0, proc::cr3_load_exiting | proc::cr3_store_exiting},
     .proc2 = {proc2::enable_ept | proc2::unrestricted_guest,
               proc2::enable_vpid | proc2::pause_loop_exiting | proc2::enable_rdtscp | proc2::enable_invpcid |
-                  proc2::enable_xsaves,
+                  proc2::enable_xsaves | proc2::wbinvd_exiting,
               0},
-    .exit = {exit::host_address_space_size | exit::save_ia32_efer | exit::load_ia32_efer, 0, 0},
-    .entry = {entry::load_ia32_efer, 0, 0},
+    .exit = {exit::host_address_space_size | exit::save_ia32_efer | exit::load_ia32_efer |
+                 exit::ack_interrupt_on_exit | exit::save_ia32_pat | exit::load_ia32_pat,
+             0, 0},
+    .entry = {entry::load_ia32_efer | entry::load_ia32_pat, 0, 0},
 };
 
 struct Controls {

@@ -336,18 +336,18 @@ TEST(ComputeControls, Broadwell)
 {
     Controls c = compute_controls(broadwell);
     EXPECT_TRUE(c.ok());
-    EXPECT_EQ(c.pin.value, 0x00000057u);    // external interrupts, preemption timer, default1
-    EXPECT_EQ(c.proc.value, 0x960061f2u);   // CR3-load/store exiting cleared through the TRUE MSR
-    EXPECT_EQ(c.proc2.value, 0x000014aau);  // EPT, RDTSCP, VPID, UG, PLE, INVPCID; no XSAVES control
-    EXPECT_EQ(c.exit.value, 0x00336fffu);
-    EXPECT_EQ(c.entry.value, 0x000091ffu);
+    EXPECT_EQ(c.pin.value, 0x0000007fu);    // external interrupts, NMIs, virtual NMIs, preemption timer, default1
+    EXPECT_EQ(c.proc.value, 0xb6186df2u);   // CR3-load/store exiting cleared through the TRUE MSR
+    EXPECT_EQ(c.proc2.value, 0x000014eau);  // EPT, RDTSCP, VPID, WBINVD exiting, UG, PLE, INVPCID; no XSAVES
+    EXPECT_EQ(c.exit.value, 0x003fefffu);
+    EXPECT_EQ(c.entry.value, 0x0000d1ffu);
 }
 
 TEST(ComputeControls, SkylakeKeepsXsaves)
 {
     Controls c = compute_controls(skylake);
     EXPECT_TRUE(c.ok());
-    EXPECT_EQ(c.proc2.value, 0x001014aau);
+    EXPECT_EQ(c.proc2.value, 0x001014eau);
     EXPECT_EQ(c.proc2.value & proc2::enable_xsaves, proc2::enable_xsaves);
 }
 
@@ -359,7 +359,7 @@ TEST(ComputeControls, WithoutTrueMsrsDefaultOneBitsStay)
     EXPECT_STREQ(control_capability_name(m, ControlKind::procbased), "IA32_VMX_PROCBASED_CTLS");
     Controls c = compute_controls(m);
     EXPECT_TRUE(c.ok());
-    EXPECT_EQ(c.proc.value, 0x9601e1f2u);
+    EXPECT_EQ(c.proc.value, 0xb619edf2u);
     EXPECT_EQ(c.proc.value & (proc::cr3_load_exiting | proc::cr3_store_exiting),
               proc::cr3_load_exiting | proc::cr3_store_exiting);
 }
@@ -392,37 +392,38 @@ TEST(ComputeControls, UnnamedDefaultOneBitsStayOneUnlessCleared)
     r.exit.cleared = exit::save_debug_controls;
     r.entry.cleared = entry::load_debug_controls;
     c = compute_controls(broadwell, r);
-    EXPECT_EQ(c.exit.value, 0x00336ffbu);
-    EXPECT_EQ(c.entry.value, 0x000091fbu);
+    EXPECT_EQ(c.exit.value, 0x003feffbu);
+    EXPECT_EQ(c.entry.value, 0x0000d1fbu);
 
     CapabilityMsrs m = broadwell;  // without TRUE MSRs, a request to clear is not honoured
     m.basic &= ~bit64(55);
     c = compute_controls(m, r);
-    EXPECT_EQ(c.exit.value, 0x00336fffu);
-    EXPECT_EQ(c.entry.value, 0x000091ffu);
+    EXPECT_EQ(c.exit.value, 0x003fefffu);
+    EXPECT_EQ(c.entry.value, 0x0000d1ffu);
 }
 
 TEST(ComputeControls, Penryn)
 {
     Controls c = compute_controls(penryn);
     EXPECT_FALSE(c.ok());
-    EXPECT_EQ(c.pin.value, 0x17u);
+    EXPECT_EQ(c.pin.value, 0x3fu);  // no preemption timer on Penryn
     EXPECT_EQ(c.pin.missing, 0u);
-    EXPECT_EQ(c.proc.value, 0x9601e1f2u);
+    EXPECT_EQ(c.proc.value, 0xb619edf2u);
     EXPECT_EQ(c.proc.missing, 0u);
-    EXPECT_EQ(c.proc2.value, 0u);
+    EXPECT_EQ(c.proc2.value, proc2::wbinvd_exiting);
     EXPECT_EQ(c.proc2.missing, proc2::enable_ept | proc2::unrestricted_guest);
-    EXPECT_EQ(c.exit.value, 0x36fffu);
-    EXPECT_EQ(c.exit.missing, exit::save_ia32_efer | exit::load_ia32_efer);
+    EXPECT_EQ(c.exit.value, 0x3efffu);
+    EXPECT_EQ(c.exit.missing,
+              exit::save_ia32_efer | exit::load_ia32_efer | exit::save_ia32_pat | exit::load_ia32_pat);
     EXPECT_EQ(c.entry.value, 0x11ffu);
-    EXPECT_EQ(c.entry.missing, entry::load_ia32_efer);
+    EXPECT_EQ(c.entry.missing, entry::load_ia32_efer | entry::load_ia32_pat);
 }
 
 TEST(ComputeControls, MeromCannotActivateSecondaryControls)
 {
     Controls c = compute_controls(merom);
     EXPECT_EQ(c.proc.missing, proc::activate_secondary);
-    EXPECT_EQ(c.proc.value, 0x1601e1f2u);
+    EXPECT_EQ(c.proc.value, 0x3619edf2u);
     EXPECT_EQ(c.proc2.value, 0u);
     EXPECT_EQ(c.proc2.missing, proc2::enable_ept | proc2::unrestricted_guest);
 }
@@ -431,21 +432,21 @@ TEST(ComputeControls, VpidNeedsInvvpid)
 {
     CapabilityMsrs m = broadwell;
     m.ept_vpid_cap &= ~bit64(32);
-    EXPECT_EQ(compute_controls(m).proc2.value, 0x148au);
+    EXPECT_EQ(compute_controls(m).proc2.value, 0x14cau);
 
     m = broadwell;  // INVVPID with only the individual-address type is not enough
     m.ept_vpid_cap &= ~(bit64(41) | bit64(42) | bit64(43));
-    EXPECT_EQ(compute_controls(m).proc2.value, 0x148au);
+    EXPECT_EQ(compute_controls(m).proc2.value, 0x14cau);
 
     m = broadwell;
     m.ept_vpid_cap &= ~bit64(41);  // all-context alone will do
-    EXPECT_EQ(compute_controls(m).proc2.value, 0x14aau);
+    EXPECT_EQ(compute_controls(m).proc2.value, 0x14eau);
 }
 
 TEST(ComputeControls, VirtualNmisNeedNmiExiting)
 {
     ControlRequests r = matryoshka_controls;
-    r.pin.optional = pin::virtual_nmis;
+    r.pin = {pin::external_interrupt_exiting, pin::virtual_nmis, 0};
     EXPECT_EQ(compute_controls(broadwell, r).pin.value, 0x17u);
     r.pin.optional = pin::virtual_nmis | pin::nmi_exiting;
     EXPECT_EQ(compute_controls(broadwell, r).pin.value, 0x3fu);
@@ -454,7 +455,9 @@ TEST(ComputeControls, VirtualNmisNeedNmiExiting)
 TEST(ComputeControls, SavingThePreemptionTimerNeedsTheTimer)
 {
     ControlRequests r = matryoshka_controls;
-    r.exit.optional = exit::save_preemption_timer;
+    r.pin = {pin::external_interrupt_exiting, pin::preemption_timer, 0};
+    r.exit = {exit::host_address_space_size | exit::save_ia32_efer | exit::load_ia32_efer,
+              exit::save_preemption_timer, 0};
     EXPECT_EQ(compute_controls(broadwell, r).exit.value, 0x736fffu);
     CapabilityMsrs m = broadwell;
     m.true_pinbased_ctls &= ~bit64(32 + 6);
