@@ -82,6 +82,7 @@ constexpr uint32_t ecx1_vmx = 1u << 5;
 constexpr uint32_t ecx1_smx = 1u << 6;
 constexpr uint32_t ecx1_x2apic = 1u << 21;
 constexpr uint32_t ecx1_tsc_deadline = 1u << 24;
+constexpr uint32_t ecx1_xsave = 1u << 26;
 constexpr uint32_t ecx1_hypervisor = 1u << 31;
 constexpr uint32_t edx1_apic = 1u << 9;
 constexpr uint32_t ebx7_smep = 1u << 7;
@@ -104,7 +105,8 @@ namespace cr0 {
 constexpr uint64_t pe = 1ull << 0, wp = 1ull << 16, pg = 1ull << 31;
 }
 namespace cr4 {
-constexpr uint64_t pae = 1ull << 5, pge = 1ull << 7, vmxe = 1ull << 13, smep = 1ull << 20, smap = 1ull << 21;
+constexpr uint64_t pae = 1ull << 5, pge = 1ull << 7, vmxe = 1ull << 13, osxsave = 1ull << 18, smep = 1ull << 20,
+                   smap = 1ull << 21;
 }
 namespace efer {
 constexpr uint64_t sce = 1ull << 0, lme = 1ull << 8, lma = 1ull << 10, nxe = 1ull << 11;

@@ -50,3 +50,5 @@ void load_idt()
     } idtr{sizeof idt - 1, reinterpret_cast<uint64_t>(idt)};
     asm volatile("lidt %0" ::"m"(idtr));
 }
+
+uint64_t idt_base() { return reinterpret_cast<uint64_t>(idt); }

@@ -172,7 +172,8 @@ size_t run_everywhere(void (*work)(PerCpu&), uint32_t timeout_ms)
     size_t finished = 1;
     for (size_t i = 1; i < online_count; ++i) {
         uint64_t waited = 0;
-        while (__atomic_load_n(&cpus[i]->work, __ATOMIC_ACQUIRE) && waited < uint64_t(timeout_ms) * 1000) {
+        while (__atomic_load_n(&cpus[i]->work, __ATOMIC_ACQUIRE) &&
+               (timeout_ms == kNoTimeout || waited < uint64_t(timeout_ms) * 1000)) {
             tsc::delay_us(50);
             waited += 50;
         }

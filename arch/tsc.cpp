@@ -1,11 +1,13 @@
 #include "arch/tsc.hpp"
 
 #include "arch/cpu.hpp"
+#include "drivers/host_rtc.hpp"
 #include "drivers/pit.hpp"
 
 namespace tsc {
 namespace {
 uint64_t hz = 0;
+uint64_t wall_clock_tsc = 0, wall_clock_ns = 0;
 Source from = Source::pit;
 bool disagreed = false;
 
@@ -46,6 +48,9 @@ bool calibrate()
         hz = measured;
         from = Source::pit;
     }
+    int64_t seconds = host_rtc::read_seconds();
+    wall_clock_tsc = cpu::rdtsc();
+    wall_clock_ns = seconds > 0 ? uint64_t(seconds) * 1'000'000'000 : 0;
     return hz != 0;
 }
 
@@ -62,6 +67,15 @@ const char* source_name()
     }
     return "?";
 }
+
+uint64_t to_ns(uint64_t ticks)
+{
+    // Split to avoid overflowing 64 bits for long intervals.
+    return ticks / hz * 1'000'000'000 + ticks % hz * 1'000'000'000 / hz;
+}
+
+uint64_t boot_tsc() { return wall_clock_tsc; }
+uint64_t boot_wall_clock_ns() { return wall_clock_ns; }
 
 void delay_us(uint64_t microseconds)
 {

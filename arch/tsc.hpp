@@ -16,5 +16,10 @@ const char* source_name();
 bool cpuid_disagreed();
 
 void delay_us(uint64_t microseconds);
+uint64_t to_ns(uint64_t ticks);
+
+// The wall clock: the host RTC read once at calibration, advanced by the TSC from then on.
+uint64_t boot_tsc();
+uint64_t boot_wall_clock_ns();
 
 }  // namespace tsc

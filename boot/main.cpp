@@ -14,6 +14,8 @@
 #include "drivers/power.hpp"
 #include "lib/frame_allocator.hpp"
 #include "vmx/capabilities.hpp"
+#include "vmx/vcpu_loop.hpp"
+#include "vmx/vm.hpp"
 #include "vmx/vmx_root.hpp"
 
 void run_global_constructors();
@@ -182,14 +184,11 @@ void enter_root_on_this_cpu(PerCpu& cpu)
 }
 
 // The boot CPU decides whether this machine can run VMs at all; then every CPU enters VMX root.
-[[noreturn]] void enter_vmx_root_everywhere()
+void enter_vmx_root_everywhere()
 {
-    if (const char* error = vmx::enable_feature_control()) refuse(power::ExitStatus::refused, error);
-    vmx::CapabilityMsrs msrs = vmx::read_capabilities();
-    vmx::Features features = vmx::decode(msrs);
     char text[160];
-    if (const char* error = vmx::check_requirements(msrs, features, text, sizeof text))
-        refuse(power::ExitStatus::refused, error);
+    if (const char* error = vmx::probe(text, sizeof text)) refuse(power::ExitStatus::refused, error);
+    const vmx::Features& features = vmx::platform().features;
 
     uint64_t below = features.physical_address_width_32 ? 1ull << 32 : FrameAllocator::kNone;
     for (size_t i = 0; i < smp::cpus_online(); ++i) {
@@ -208,7 +207,20 @@ void enter_root_on_this_cpu(PerCpu& cpu)
     print_vmx_summary(features);
     console::info("{} of {} CPUs in VMX root", in_root, smp::cpus_found());
     console::info("handoff to VMX root: {} ticks", ticks);
-    power::exit(in_root == smp::cpus_found() ? power::ExitStatus::success : power::ExitStatus::failure);
+    if (in_root != smp::cpus_found()) power::exit(power::ExitStatus::failure);
+}
+
+// Every VM the modules describe, run until each has ended; the status says whether all passed.
+[[noreturn]] void run_virtual_machines()
+{
+    vms::create_all(boot_info, frames);
+    if (boot_info.module_count == 0) power::exit(power::ExitStatus::success);
+    if (vms::count() == 0) {
+        console::error("no virtual machine could be started");
+        power::exit(power::ExitStatus::failure);
+    }
+    smp::run_everywhere(vcpu_loop::run, smp::kNoTimeout);
+    power::exit(vms::summarize() ? power::ExitStatus::success : power::ExitStatus::failure);
 }
 
 }  // namespace
@@ -223,4 +235,5 @@ extern "C" [[noreturn]] void kernel_main(uint32_t mbi_physical)
     init_timers_and_apic();
     start_cpus();
     enter_vmx_root_everywhere();
+    run_virtual_machines();
 }

@@ -7,7 +7,7 @@ namespace lapic {
 namespace {
 
 // Register offsets (xAPIC MMIO byte offset; the x2APIC MSR is 0x800 + offset / 16, SDM Vol. 3A 10.12.1.2).
-constexpr uint32_t reg_id = 0x20, reg_svr = 0xf0, reg_icr_low = 0x300, reg_icr_high = 0x310,
+constexpr uint32_t reg_id = 0x20, reg_eoi = 0xb0, reg_svr = 0xf0, reg_icr_low = 0x300, reg_icr_high = 0x310,
                    reg_lvt_timer = 0x320, reg_lvt_thermal = 0x330, reg_lvt_perf = 0x340, reg_lvt_lint0 = 0x350,
                    reg_lvt_lint1 = 0x360, reg_lvt_error = 0x370, reg_esr = 0x280;
 constexpr uint64_t base_enable = 1ull << 11, base_x2apic = 1ull << 10;
@@ -77,6 +77,8 @@ void init_this_cpu()
 Mode mode() { return current; }
 uint32_t id() { return current == Mode::x2apic ? read(reg_id) : read(reg_id) >> 24; }
 uint64_t physical_base() { return base_address; }
+
+void end_of_interrupt() { write(reg_eoi, 0); }
 
 bool send_init(uint32_t apic_id) { return send_ipi(apic_id, delivery_init | icr_level_assert); }
 bool send_startup(uint32_t apic_id, uint8_t vector_page)

@@ -3,8 +3,12 @@
 #include "arch/cpu.hpp"
 #include "arch/paging.hpp"
 #include "lib/format.hpp"
+#include "vmx/guest_cpuid.hpp"
 
 namespace vmx {
+namespace {
+
+Platform detected;
 
 const char* enable_feature_control()
 {
@@ -15,6 +19,7 @@ const char* enable_feature_control()
     return decision.error;
 }
 
+// Ascending order, and only MSRs that exist: reading a missing one raises #GP.
 CapabilityMsrs read_capabilities()
 {
     CapabilityMsrs msrs{};
@@ -22,6 +27,21 @@ CapabilityMsrs read_capabilities()
         if (msr_exists(msrs, index)) store_msr(msrs, index, cpu::rdmsr(index));
     return msrs;
 }
+
+}  // namespace
+
+const char* probe(char* buffer, size_t size)
+{
+    if (const char* error = enable_feature_control()) return error;
+    detected.msrs = read_capabilities();
+    detected.features = decode(detected.msrs);
+    if (const char* error = check_requirements(detected.msrs, detected.features, buffer, size)) return error;
+    detected.controls = compute_controls(detected.msrs);
+    detected.cr = make_cr_config(detected.msrs, guest_cpuid::cr4_allowed());
+    return nullptr;
+}
+
+const Platform& platform() { return detected; }
 
 void enter_root(PerCpu& cpu)
 {
@@ -32,7 +52,9 @@ void enter_root(PerCpu& cpu)
 
     // VMXON needs CR0/CR4 to honour the fixed bits, CR4.VMXE among them (SDM Vol. 3C 24.8).
     uint64_t cr0 = apply_fixed(cpu::read_cr0(), msrs.cr0_fixed0, msrs.cr0_fixed1);
-    uint64_t cr4 = apply_fixed(cpu::read_cr4() | cpu::cr4::vmxe, msrs.cr4_fixed0, msrs.cr4_fixed1);
+    // OSXSAVE lets the hypervisor execute a guest's validated XSETBV on its behalf.
+    uint64_t osxsave = (cpu::cpuid(1).ecx & cpu::feature::ecx1_xsave) ? cpu::cr4::osxsave : 0;
+    uint64_t cr4 = apply_fixed(cpu::read_cr4() | cpu::cr4::vmxe | osxsave, msrs.cr4_fixed0, msrs.cr4_fixed1);
     if (!(cr4 & cpu::cr4::vmxe)) {
         cpu.vmx_error = "CR4.VMXE cannot be set (IA32_VMX_CR4_FIXED1 bit 13 is 0)";
         return;

@@ -4,15 +4,23 @@
 
 #include "arch/percpu.hpp"
 #include "vmx/capabilities.hpp"
+#include "vmx/control_registers.hpp"
 
 namespace vmx {
 
-// Checks CPUID.1:ECX.VMX and IA32_FEATURE_CONTROL on this CPU, locking the latter with VMX
-// outside SMX enabled when firmware left it unlocked. nullptr, or the reason VT-x is unusable.
-const char* enable_feature_control();
+// What the boot CPU reported, decided once: every VMCS is set up from it.
+struct Platform {
+    CapabilityMsrs msrs;
+    Features features;
+    Controls controls;
+    CrConfig cr;  // CR0/CR4 guest/host masks and fixed bits for every guest
+};
 
-// Reads this CPU's capability MSRs in ascending order, only those that exist.
-CapabilityMsrs read_capabilities();
+// On the boot CPU: checks CPUID.1:ECX.VMX and IA32_FEATURE_CONTROL (locking it with VMX outside
+// SMX when firmware left it unlocked), reads the capability MSRs and checks Matryoshka's
+// requirements. nullptr, or the precise reason VT-x is unusable (possibly written to `buffer`).
+const char* probe(char* buffer, size_t size);
+const Platform& platform();
 
 // VMXON on this CPU with the region at cpu.vmxon_region (allocated by the caller, 4 KiB,
 // below 4 GiB when IA32_VMX_BASIC[48]). Sets cpu.in_vmx_root, or cpu.vmx_error.

@@ -1,106 +1,16 @@
 #include "vmx/capabilities.hpp"
 
+#include "tests/unit/vmx_fixtures.hpp"
+
 #include <gtest/gtest.h>
 
 #include <cstring>
 #include <string>
 
 using namespace vmx;
+using namespace vmx::fixtures;
 
 namespace {
-
-// Fixtures: IA32_VMX_* values read on real processors, as recorded in VirtualBox's CPU database
-// (src/VBox/VMM/VMMR3/cpus/*.h). Absent MSRs are 0, as the hardware reader leaves them.
-
-// Core i7-5600U, Broadwell: the Haswell-generation feature set (EPT with A/D bits, VPID,
-// unrestricted guest, VMFUNC, VMCS shadowing; no APICv, no XSAVES control, no PML).
-constexpr CapabilityMsrs broadwell = {
-    .basic = 0x00da040000000012,
-    .pinbased_ctls = 0x0000007f00000016,
-    .procbased_ctls = 0xfff9fffe0401e172,
-    .exit_ctls = 0x007fffff00036dff,
-    .entry_ctls = 0x0000ffff000011ff,
-    .misc = 0x300481e5,
-    .cr0_fixed0 = 0x80000021,
-    .cr0_fixed1 = 0xffffffff,
-    .cr4_fixed0 = 0x2000,
-    .cr4_fixed1 = 0x3767ff,
-    .vmcs_enum = 0x2a,
-    .procbased_ctls2 = 0x00057cff00000000,
-    .ept_vpid_cap = 0x00000f0106334141,
-    .true_pinbased_ctls = 0x0000007f00000016,
-    .true_procbased_ctls = 0xfff9fffe04006172,
-    .true_exit_ctls = 0x007fffff00036dfb,
-    .true_entry_ctls = 0x0000ffff000011fb,
-    .vmfunc = 0x1,
-};
-
-// Core i7-6700K, Skylake: adds the XSAVES control and PML.
-constexpr CapabilityMsrs skylake = {
-    .basic = 0x00da040000000004,
-    .pinbased_ctls = 0x0000007f00000016,
-    .procbased_ctls = 0xfff9fffe0401e172,
-    .exit_ctls = 0x01ffffff00036dff,
-    .entry_ctls = 0x0003ffff000011ff,
-    .misc = 0x7004c1e7,
-    .cr0_fixed0 = 0x80000021,
-    .cr0_fixed1 = 0xffffffff,
-    .cr4_fixed0 = 0x2000,
-    .cr4_fixed1 = 0x3727ff,
-    .vmcs_enum = 0x2e,
-    .procbased_ctls2 = 0x001ffcff00000000,
-    .ept_vpid_cap = 0x00000f0106334141,
-    .true_pinbased_ctls = 0x0000007f00000016,
-    .true_procbased_ctls = 0xfff9fffe04006172,
-    .true_exit_ctls = 0x01ffffff00036dfb,
-    .true_entry_ctls = 0x0003ffff000011fb,
-    .vmfunc = 0x1,
-};
-
-// Xeon X5482, Core 2 Penryn: secondary controls exist but offer only "virtualize APIC accesses"
-// and "WBINVD exiting" (no EPT, no VPID, so no EPT_VPID_CAP); no TRUE MSRs; no EFER controls.
-constexpr CapabilityMsrs penryn = {
-    .basic = 0x005a08000000000d,
-    .pinbased_ctls = 0x0000003f00000016,
-    .procbased_ctls = 0xf7f9fffe0401e172,
-    .exit_ctls = 0x0003ffff00036dff,
-    .entry_ctls = 0x00003fff000011ff,
-    .misc = 0x403c0,
-    .cr0_fixed0 = 0x80000021,
-    .cr0_fixed1 = 0xffffffff,
-    .cr4_fixed0 = 0x2000,
-    .cr4_fixed1 = 0x27ff,
-    .vmcs_enum = 0x2c,
-    .procbased_ctls2 = 0x0000004100000000,
-    .ept_vpid_cap = 0,
-    .true_pinbased_ctls = 0,
-    .true_procbased_ctls = 0,
-    .true_exit_ctls = 0,
-    .true_entry_ctls = 0,
-    .vmfunc = 0,
-};
-
-// Core 2 X6800, Merom/Conroe: no secondary controls at all (PROCBASED_CTLS bit 63 is 0).
-constexpr CapabilityMsrs merom = {
-    .basic = 0x001a040000000007,
-    .pinbased_ctls = 0x0000001f00000016,
-    .procbased_ctls = 0x77b9fffe0401e172,
-    .exit_ctls = 0x0003efff00036dff,
-    .entry_ctls = 0x00001fff000011ff,
-    .misc = 0x403c0,
-    .cr0_fixed0 = 0x80000021,
-    .cr0_fixed1 = 0xffffffff,
-    .cr4_fixed0 = 0x2000,
-    .cr4_fixed1 = 0x27ff,
-    .vmcs_enum = 0x2c,
-    .procbased_ctls2 = 0,
-    .ept_vpid_cap = 0,
-    .true_pinbased_ctls = 0,
-    .true_procbased_ctls = 0,
-    .true_exit_ctls = 0,
-    .true_entry_ctls = 0,
-    .vmfunc = 0,
-};
 
 constexpr uint64_t bit64(unsigned n) { return 1ull << n; }
 

@@ -1,0 +1,70 @@
+/* cpuid: what the guest sees of the CPU. Everywhere: a sane maximum basic leaf and vendor, leaf 1
+ * with an on-chip APIC whose ID field (EBX[31:24]) matches the local APIC's ID register, extended
+ * leaves with long mode. Under Matryoshka: the hypervisor-present bit (CPUID.1:ECX[31]), leaf
+ * 0x40000000 with "MatryoshkaHV" and a maximum leaf >= 0x40000000, VMX (CPUID.1:ECX[5]) and SMX
+ * hidden. Natively those print SKIP. */
+#include "guest.h"
+
+TEST("cpuid");
+
+static int printable(u32 word)
+{
+    for (int i = 0; i < 4; ++i) {
+        u8 c = (u8)(word >> (8 * i));
+        if (c < 0x20 || c > 0x7e) return 0;
+    }
+    return 1;
+}
+
+int main(void)
+{
+    struct cpuid_regs r0 = cpuid(0, 0);
+    char vendor[13];
+    memcpy(vendor, &r0.ebx, 4);
+    memcpy(vendor + 4, &r0.edx, 4);
+    memcpy(vendor + 8, &r0.ecx, 4);
+    vendor[12] = 0;
+    note("leaf 0: max basic leaf 0x%x, vendor \"%s\"", r0.eax, vendor);
+    CHECK(r0.eax >= 1 && r0.eax < 0x100, "max basic leaf 0x%x is between 1 and 0xff", r0.eax);
+    CHECK(printable(r0.ebx) && printable(r0.ecx) && printable(r0.edx), "vendor string is printable");
+
+    struct cpuid_regs r1 = cpuid(1, 0);
+    note("leaf 1: eax 0x%08x ebx 0x%08x ecx 0x%08x edx 0x%08x", r1.eax, r1.ebx, r1.ecx, r1.edx);
+    CHECK(r1.edx & CPUID1_EDX_APIC, "leaf 1 EDX[9]: on-chip APIC");
+    u32 cpuid_apic_id = r1.ebx >> 24;
+    u32 lapic_id = lapic_read(LAPIC_ID) >> 24;
+    CHECK(cpuid_apic_id == lapic_id, "leaf 1 EBX[31:24] APIC ID %u equals the local APIC ID register (%u)",
+          cpuid_apic_id, lapic_id);
+    CHECK(r1.edx & (1u << 4), "leaf 1 EDX[4]: TSC");
+    CHECK(r1.edx & (1u << 5), "leaf 1 EDX[5]: RDMSR/WRMSR");
+
+    struct cpuid_regs e0 = cpuid(0x80000000, 0);
+    CHECK(e0.eax >= 0x80000001 && e0.eax < 0x80000100, "max extended leaf 0x%x is sane", e0.eax);
+    if (e0.eax >= 0x80000001) {
+        struct cpuid_regs e1 = cpuid(0x80000001, 0);
+        CHECK(e1.edx & (1u << 29), "leaf 0x80000001 EDX[29]: long mode (the long_mode guest needs it)");
+    }
+
+    struct cpuid_regs h = cpuid(0x40000000, 0);
+    char sig[13];
+    memcpy(sig, &h.ebx, 4);
+    memcpy(sig + 4, &h.ecx, 4);
+    memcpy(sig + 8, &h.edx, 4);
+    sig[12] = 0;
+    for (int i = 0; i < 12; ++i)
+        if ((u8)sig[i] < 0x20 || (u8)sig[i] > 0x7e) sig[i] = '.';
+    note("leaf 0x40000000: eax 0x%x signature \"%s\"", h.eax, sig);
+    if (under_matryoshka()) {
+        CHECK(r1.ecx & CPUID1_ECX_HYPERVISOR, "leaf 1 ECX[31]: hypervisor present");
+        CHECK(!strcmp(sig, "MatryoshkaHV"), "leaf 0x40000000 signature is \"MatryoshkaHV\"");
+        CHECK(h.eax >= 0x40000000 && h.eax < 0x40000100, "leaf 0x40000000 EAX (max hypervisor leaf) 0x%x",
+              h.eax);
+        CHECK(!(r1.ecx & CPUID1_ECX_VMX), "leaf 1 ECX[5]: VMX hidden");
+        CHECK(!(r1.ecx & CPUID1_ECX_SMX), "leaf 1 ECX[6]: SMX hidden");
+    } else {
+        skip_native("hypervisor bit (leaf 1 ECX[31] is %u)", r1.ecx >> 31);
+        skip_native("\"MatryoshkaHV\" signature");
+        skip_native("VMX hidden (leaf 1 ECX[5] is %u)", (r1.ecx >> 5) & 1);
+    }
+    finish();
+}

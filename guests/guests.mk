@@ -1,0 +1,43 @@
+# Test guests (included by the top-level Makefile). Each guests/NAME.c (plus guests/NAME.asm if
+# there is one) links with the shared library guests/lib/ into build/guests/NAME.elf: a
+# Multiboot v1 ELF32 kernel loaded at 1 MiB. guests/realmode.asm (no .c) is a flat 64 KiB binary for
+# start=realmode. Built with the host gcc in -m32 mode and ld directly: no multilib and no libgcc
+# needed (guests/lib/string.c has the 64-bit division helpers). `make guests` builds them all.
+GUEST_BUILD := $(or $(BUILD),build)/guests
+GUEST_NASM := $(or $(NASM),nasm)
+GUEST_CC := gcc
+GUEST_CFLAGS := -m32 -march=i686 -std=gnu11 -O2 -g -Iguests/lib -Wall -Wextra -Werror -ffreestanding \
+    -fno-pic -fno-pie -fno-stack-protector -nostdlib -fno-asynchronous-unwind-tables -mgeneral-regs-only \
+    -fno-omit-frame-pointer -fno-builtin-exit -fno-builtin-printf
+GUEST_LDFLAGS := -m elf_i386 -nostdlib -static -no-pie -z max-page-size=4096 -z noexecstack --fatal-warnings \
+    -T guests/lib/guest.ld
+GUEST_NAMES := $(sort $(basename $(notdir $(wildcard guests/*.c))))
+GUEST_LIB_OBJS := $(patsubst guests/lib/%.c,$(GUEST_BUILD)/lib/%.o,$(wildcard guests/lib/*.c)) \
+    $(GUEST_BUILD)/lib/entry.asm.o
+GUEST_ELFS := $(patsubst %,$(GUEST_BUILD)/%.elf,$(GUEST_NAMES)) $(GUEST_BUILD)/realmode.bin
+
+$(GUEST_BUILD)/%.o: guests/%.c guests/guests.mk
+	@mkdir -p $(dir $@)
+	@echo "  CC32    $<"
+	@$(GUEST_CC) $(GUEST_CFLAGS) -MMD -MP -c $< -o $@
+
+$(GUEST_BUILD)/%.asm.o: guests/%.asm guests/guests.mk
+	@mkdir -p $(dir $@)
+	@echo "  NASM32  $<"
+	@$(GUEST_NASM) -f elf32 -w+all -Werror -MD $(@:.o=.d) -o $@ $<
+
+$(GUEST_BUILD)/%.elf: $(GUEST_BUILD)/%.o $(GUEST_LIB_OBJS) guests/lib/guest.ld
+	@echo "  LD32    $@"
+	@ld $(GUEST_LDFLAGS) -o $@ $(filter %.o,$^)
+
+# A guest's own .asm file (long_mode's mode switch) is linked in when there is one.
+$(foreach g,$(GUEST_NAMES),$(if $(wildcard guests/$(g).asm),$(eval $(GUEST_BUILD)/$(g).elf: $(GUEST_BUILD)/$(g).asm.o)))
+
+# Real mode: a flat binary, its last 16 bytes at 0xFFFF0 (reset vector F000:FFF0).
+$(GUEST_BUILD)/realmode.bin: guests/realmode.asm guests/guests.mk
+	@mkdir -p $(dir $@)
+	@echo "  NASM16  $<"
+	@$(GUEST_NASM) -f bin -w+all -Werror -MD $@.d -o $@ $<
+
+.PHONY: guests
+guests: $(GUEST_ELFS)

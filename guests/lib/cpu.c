@@ -1,0 +1,110 @@
+/* The guest's own IDT (interrupt gates to the stubs in entry.asm), the default exception path,
+ * try_call/expect_fault, GDT entries for tests, the PICs, and the environment probes. */
+#include "guest.h"
+
+struct idt_gate {
+    u16 offset_low, selector;
+    u8 zero, type_attr;
+    u16 offset_high;
+} __attribute__((packed));
+
+static struct idt_gate idt[256] __attribute__((aligned(16)));
+static handler_fn handlers[256];
+volatile struct fault_info last_fault;
+
+extern char isr_stubs[];
+extern volatile u32 try_active;
+extern char try_recover[];
+extern u64 gdt[];
+
+void idt_init(void)
+{
+    for (int v = 0; v < 256; ++v) {
+        u32 stub = (u32)(uintptr_t)isr_stubs + 16 * v;
+        idt[v] = (struct idt_gate){(u16)stub, SEL_CODE32, 0, 0x8e /* present, DPL 0, 32-bit interrupt gate */,
+                                   (u16)(stub >> 16)};
+    }
+    struct {
+        u16 limit;
+        u32 base;
+    } __attribute__((packed)) idtr = {sizeof idt - 1, (u32)(uintptr_t)idt};
+    __asm__ volatile("lidt %0" : : "m"(idtr));
+}
+
+void set_handler(u8 vector, handler_fn fn) { handlers[vector] = fn; }
+
+const char *vector_name(u32 v)
+{
+    static const char *const names[32] = {
+        "#DE", "#DB", "NMI", "#BP", "#OF", "#BR", "#UD", "#NM", "#DF", "vector 9", "#TS", "#NP", "#SS",
+        "#GP", "#PF", "vector 15", "#MF", "#AC", "#MC", "#XM", "#VE", "#CP",
+    };
+    if (v < 32 && names[v]) return names[v];
+    return v < 32 ? "reserved exception" : "interrupt";
+}
+
+void isr_dispatch(struct frame *f)
+{
+    u32 v = f->vector;
+    if (handlers[v]) {
+        handlers[v](f);
+        return;
+    }
+    if (v < 32 && try_active) {
+        last_fault.vector = v;
+        last_fault.error = f->error;
+        last_fault.eip = f->eip;
+        last_fault.cr2 = read_cr2();
+        last_fault.count++;
+        try_active = 0;
+        f->eip = (u32)(uintptr_t)try_recover;
+        f->cs = SEL_CODE32;
+        f->eflags &= ~(1u << 8); /* TF: a single-step #DB must not follow us into try_recover */
+        return;
+    }
+    if (v < 32)
+        printf("unexpected exception %s (vector %u) error 0x%x at eip 0x%x cr2 0x%x\n", vector_name(v), v, f->error,
+               f->eip, read_cr2());
+    else
+        printf("unexpected interrupt vector 0x%x at eip 0x%x\n", v, f->eip);
+    fail(EXIT_EXCEPTION, "unexpected %s (vector %u) at eip 0x%x", vector_name(v), v, f->eip);
+}
+
+int expect_fault(u32 vector, void (*fn)(void *), void *arg)
+{
+    last_fault.vector = 0xffffffff;
+    return try_call(fn, arg) && last_fault.vector == vector;
+}
+
+void gdt_set(u16 selector, u32 base, u32 limit_4k_pages, u8 access, u8 flags)
+{
+    u64 d = (limit_4k_pages & 0xffffull) | (u64)(base & 0xffffff) << 16 | (u64)access << 40 |
+            (u64)((limit_4k_pages >> 16) & 0xf) << 48 | (u64)(flags & 0xf) << 52 | (u64)(base >> 24) << 56;
+    gdt[selector >> 3] = d;
+}
+
+void pic_disable(void)
+{
+    outb(0x21, 0xff);
+    outb(0xa1, 0xff);
+}
+
+int under_matryoshka(void)
+{
+    static int known = -1;
+    if (known < 0) {
+        struct cpuid_regs r = cpuid(0x40000000, 0);
+        known = r.ebx == 0x7274614d /* "Matr" */ && r.ecx == 0x68736f79 /* "yosh" */ && r.edx == 0x5648616b /* "kaHV" */;
+    }
+    return known;
+}
+
+int wait_for(volatile u32 *counter, u32 target, u64 ticks)
+{
+    u64 start = rdtsc();
+    while (*counter < target) {
+        if (rdtsc() - start > ticks) return *counter >= target;
+        pause();
+    }
+    return 1;
+}

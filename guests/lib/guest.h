@@ -1,0 +1,245 @@
+/* The test guests' tiny library: types, port/CPU helpers, the UART console and printf, exit
+ * through the debug-exit port, faults (an IDT of our own, handlers, try_call/expect_fault),
+ * checks that print one line each, the Multiboot v1 information and the command line.
+ *
+ * Conventions for every guest: one line per check ("ok ...", "not ok ... (file:line)",
+ * "SKIP ... (not under Matryoshka)"), then "PASS <test>" and debug-exit 0, or
+ * "FAIL <test>: <why>" and a non-zero debug-exit code (EXIT_* below). */
+#ifndef GUEST_H
+#define GUEST_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef uint8_t u8;
+typedef uint16_t u16;
+typedef uint32_t u32;
+typedef uint64_t u64;
+typedef int32_t s32;
+typedef int64_t s64;
+
+#define NORETURN __attribute__((noreturn))
+#define PRINTF(f, a) __attribute__((format(printf, f, a)))
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Each guest names itself once: TEST("cpuid"); the name goes into PASS/FAIL lines. */
+extern const char test_name[];
+#define TEST(name) const char test_name[] = name
+
+/* debug-exit codes (port 0xf4; QEMU exits with (code << 1) | 1). */
+enum {
+    EXIT_PASS = 0,
+    EXIT_FAIL = 1,       /* a check failed */
+    EXIT_EXCEPTION = 2,  /* an exception or interrupt nobody expected */
+    EXIT_ASSERT = 3,     /* a fatal assertion (the test cannot go on) */
+    EXIT_TIMEOUT = 4,    /* an awaited interrupt never came */
+};
+
+/* ---- ports and CPU --------------------------------------------------------------------- */
+static inline void outb(u16 port, u8 v) { __asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port)); }
+static inline void outw(u16 port, u16 v) { __asm__ volatile("outw %0, %1" : : "a"(v), "Nd"(port)); }
+static inline void outl(u16 port, u32 v) { __asm__ volatile("outl %0, %1" : : "a"(v), "Nd"(port)); }
+static inline u8 inb(u16 port) { u8 v; __asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port)); return v; }
+static inline u16 inw(u16 port) { u16 v; __asm__ volatile("inw %1, %0" : "=a"(v) : "Nd"(port)); return v; }
+static inline u32 inl(u16 port) { u32 v; __asm__ volatile("inl %1, %0" : "=a"(v) : "Nd"(port)); return v; }
+
+struct cpuid_regs { u32 eax, ebx, ecx, edx; };
+static inline struct cpuid_regs cpuid(u32 leaf, u32 subleaf)
+{
+    struct cpuid_regs r;
+    __asm__ volatile("cpuid" : "=a"(r.eax), "=b"(r.ebx), "=c"(r.ecx), "=d"(r.edx) : "a"(leaf), "c"(subleaf));
+    return r;
+}
+static inline u64 rdmsr(u32 msr)
+{
+    u32 lo, hi;
+    __asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr));
+    return (u64)hi << 32 | lo;
+}
+static inline void wrmsr(u32 msr, u64 v)
+{
+    __asm__ volatile("wrmsr" : : "c"(msr), "a"((u32)v), "d"((u32)(v >> 32)) : "memory");
+}
+static inline u64 rdtsc(void)
+{
+    u32 lo, hi;
+    __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+    return (u64)hi << 32 | lo;
+}
+#define DEFINE_CR(n) \
+    static inline u32 read_cr##n(void) { u32 v; __asm__ volatile("mov %%cr" #n ", %0" : "=r"(v)); return v; } \
+    static inline void write_cr##n(u32 v) { __asm__ volatile("mov %0, %%cr" #n : : "r"(v) : "memory"); }
+DEFINE_CR(0)
+DEFINE_CR(2)
+DEFINE_CR(3)
+DEFINE_CR(4)
+#undef DEFINE_CR
+static inline u32 read_eflags(void) { u32 v; __asm__ volatile("pushfl; popl %0" : "=r"(v)); return v; }
+static inline void cli(void) { __asm__ volatile("cli" ::: "memory"); }
+static inline void sti(void) { __asm__ volatile("sti" ::: "memory"); }
+static inline void pause(void) { __asm__ volatile("pause" ::: "memory"); }
+/* STI's one-instruction interrupt shadow makes "sti; hlt" atomic: no wake-up is lost between. */
+static inline void sti_hlt(void) { __asm__ volatile("sti; hlt" ::: "memory"); }
+static inline void barrier(void) { __asm__ volatile("" ::: "memory"); }
+
+static inline u32 mmio_read32(u32 addr) { return *(volatile u32 *)addr; }
+static inline void mmio_write32(u32 addr, u32 v) { *(volatile u32 *)addr = v; }
+
+/* CPUID feature bits used by several guests. */
+#define CPUID1_ECX_VMX (1u << 5)
+#define CPUID1_ECX_SMX (1u << 6)
+#define CPUID1_ECX_X2APIC (1u << 21)
+#define CPUID1_ECX_TSC_DEADLINE (1u << 24)
+#define CPUID1_ECX_XSAVE (1u << 26)
+#define CPUID1_ECX_HYPERVISOR (1u << 31)
+#define CPUID1_EDX_APIC (1u << 9)
+
+#define MSR_TSC 0x10
+#define MSR_APIC_BASE 0x1b
+#define MSR_FEATURE_CONTROL 0x3a
+#define MSR_SYSENTER_CS 0x174
+#define MSR_SYSENTER_ESP 0x175
+#define MSR_SYSENTER_EIP 0x176
+#define MSR_PAT 0x277
+#define MSR_VMX_BASIC 0x480
+#define MSR_TSC_DEADLINE 0x6e0
+#define MSR_EFER 0xc0000080
+#define MSR_KERNEL_GS_BASE 0xc0000102
+
+/* ---- console (COM1 16550, polled) and exit ------------------------------------------------ */
+#define COM1 0x3f8
+void uart_init(void); /* done by the start-up code */
+void uart_putc(char c);
+void uart_puts(const char *s); /* no newline added */
+/* Waits until the UART has sent everything (LSR.TEMT): before an exit or a deliberate crash
+ * (Bochs drops what is still in the transmitter when it stops). */
+void uart_flush(void);
+int printf(const char *fmt, ...) PRINTF(1, 2);
+int vprintf(const char *fmt, va_list ap);
+int snprintf(char *buf, size_t size, const char *fmt, ...) PRINTF(3, 4);
+int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap);
+/* debug-exit port 0xf4 (ends the VM / QEMU); then Bochs's shutdown port; then halts. */
+NORETURN void exit(int code);
+
+/* ---- checks ------------------------------------------------------------------------------ */
+/* CHECK(cond, fmt, ...): prints "ok <what>" or "not ok <what> (file:line)"; the first failure
+ * becomes the reason of the final FAIL line. The test goes on either way. */
+#define CHECK(cond, ...) check_at(!!(cond), __FILE__, __LINE__, __VA_ARGS__)
+/* CHECK_HV(cond, fmt, ...): an architectural check that emulators get wrong (QEMU TCG skips
+ * some #GP checks): a CHECK under Matryoshka; natively "ok" if it holds, else a SKIP line. */
+#define CHECK_HV(cond, ...) check_hv_at(!!(cond), __FILE__, __LINE__, __VA_ARGS__)
+int check_hv_at(int ok, const char *file, int line, const char *fmt, ...) PRINTF(4, 5);
+/* ASSERT(cond): a fatal check: "FAIL <test>: file:line: assertion 'cond' failed", exit 3. */
+#define ASSERT(cond) \
+    do { if (!(cond)) fail_at(EXIT_ASSERT, __FILE__, __LINE__, "assertion '%s' failed", #cond); } while (0)
+int check_at(int ok, const char *file, int line, const char *fmt, ...) PRINTF(4, 5);
+NORETURN void fail_at(int code, const char *file, int line, const char *fmt, ...) PRINTF(4, 5);
+/* FAIL <test>: <why>, with the given exit code. */
+NORETURN void fail(int code, const char *fmt, ...) PRINTF(2, 3);
+void skip(const char *fmt, ...) PRINTF(1, 2); /* "SKIP <what>" */
+/* "SKIP <what> (not under Matryoshka)": for checks of the hypervisor's own behaviour. */
+void skip_native(const char *fmt, ...) PRINTF(1, 2);
+void note(const char *fmt, ...) PRINTF(1, 2); /* "  <text>": information, no verdict */
+/* "PASS <test>" and exit 0 when every check passed, else "FAIL <test>: <first failure>". */
+NORETURN void finish(void);
+extern int checks_failed;
+
+/* ---- faults and interrupts ---------------------------------------------------------------- */
+/* The stack frame isr_common builds (lowest address first). Ring 0 only: no ESP/SS pushed. */
+struct frame {
+    u32 gs, fs, es, ds;
+    u32 edi, esi, ebp, esp_unused, ebx, edx, ecx, eax;
+    u32 vector, error;
+    u32 eip, cs, eflags;
+};
+typedef void (*handler_fn)(struct frame *);
+/* A handler for one vector (NULL: back to the default, which recovers inside try_call and
+ * otherwise ends the test with "FAIL <test>: unexpected #.."). Handlers run with IF=0. */
+void set_handler(u8 vector, handler_fn fn);
+
+struct fault_info {
+    u32 vector, error, eip, cr2, count;
+};
+extern volatile struct fault_info last_fault;
+/* Runs fn(arg); returns 0 if it returned, 1 if it raised an exception (details in last_fault). */
+int try_call(void (*fn)(void *), void *arg);
+/* try_call and true only if fn raised exactly `vector` (error code in last_fault.error). */
+int expect_fault(u32 vector, void (*fn)(void *), void *arg);
+const char *vector_name(u32 vector);
+
+/* GDT entries 0x20 and 0x28 are free for tests; 0x08 code32, 0x10 data, 0x18 code64. */
+#define SEL_CODE32 0x08
+#define SEL_DATA32 0x10
+#define SEL_CODE64 0x18
+#define SEL_FREE1 0x20
+#define SEL_FREE2 0x28
+void gdt_set(u16 selector, u32 base, u32 limit_4k_pages, u8 access, u8 flags);
+
+/* The 8259 PICs: masked at start (a BIOS leaves IRQ0 unmasked at vector 8, the #DF vector). */
+void pic_disable(void);
+
+/* ---- local APIC (xAPIC MMIO) -------------------------------------------------------------- */
+#define LAPIC_BASE 0xfee00000u
+enum {
+    LAPIC_ID = 0x20, LAPIC_VERSION = 0x30, LAPIC_TPR = 0x80, LAPIC_EOI = 0xb0, LAPIC_SVR = 0xf0,
+    LAPIC_ESR = 0x280, LAPIC_LVT_TIMER = 0x320, LAPIC_LVT_LINT0 = 0x350, LAPIC_LVT_LINT1 = 0x360,
+    LAPIC_LVT_ERROR = 0x370, LAPIC_TIMER_INIT = 0x380, LAPIC_TIMER_CURRENT = 0x390,
+    LAPIC_TIMER_DIVIDE = 0x3e0,
+};
+static inline u32 lapic_read(u32 reg) { return mmio_read32(LAPIC_BASE + reg); }
+static inline void lapic_write(u32 reg, u32 v) { mmio_write32(LAPIC_BASE + reg, v); }
+
+/* ---- environment --------------------------------------------------------------------------- */
+/* CPUID leaf 0x40000000 says "MatryoshkaHV": checks of the hypervisor's own choices apply. */
+int under_matryoshka(void);
+/* Busy-waits (PAUSE) until *counter >= target or `ticks` TSC ticks passed; true if reached. */
+int wait_for(volatile u32 *counter, u32 target, u64 ticks);
+
+/* ---- Multiboot v1 information (spec 3.3) ----------------------------------------------------- */
+#define MB1_BOOT_MAGIC 0x2badb002u
+struct mb_info {
+    u32 flags, mem_lower, mem_upper, boot_device, cmdline, mods_count, mods_addr;
+    u32 syms[4];
+    u32 mmap_length, mmap_addr;
+    u32 drives_length, drives_addr, config_table, boot_loader_name, apm_table;
+};
+#define MB_INFO_MEM (1u << 0)
+#define MB_INFO_CMDLINE (1u << 2)
+#define MB_INFO_MODS (1u << 3)
+#define MB_INFO_MMAP (1u << 6)
+#define MB_INFO_LOADER_NAME (1u << 9)
+struct mb_mmap_entry {
+    u32 size; /* of the rest of the entry, not counting this field */
+    u64 addr, len;
+    u32 type; /* 1 = available RAM */
+} __attribute__((packed));
+struct mb_module { u32 start, end, string, reserved; };
+
+extern u32 boot_magic;
+extern struct mb_info *boot_info; /* NULL if the magic was wrong */
+const char *boot_cmdline(void);   /* "" when there is none */
+/* Value of `key=value` in the command line, copied to buf; false if absent. */
+int cmdline_get(const char *key, char *buf, size_t size);
+/* Number after `key=` (0x.. hex or decimal, optional K/M/G suffix), or def. */
+u64 cmdline_number(const char *key, u64 def);
+/* Calls fn for each mmap entry (or, without a map, for mem_lower/mem_upper). */
+void mmap_foreach(void (*fn)(u64 addr, u64 len, u32 type, void *ctx), void *ctx);
+/* Highest address +1 of the memory the loader put anything at (image, info, cmdline, mmap,
+ * modules): RAM above it is free for a test. */
+u32 boot_data_end(void);
+extern char image_start[], image_end[];
+
+/* ---- strings and numbers ---------------------------------------------------------------------- */
+void *memset(void *d, int c, size_t n);
+void *memcpy(void *d, const void *s, size_t n);
+int memcmp(const void *a, const void *b, size_t n);
+size_t strlen(const char *s);
+int strcmp(const char *a, const char *b);
+int strncmp(const char *a, const char *b, size_t n);
+/* Parses "0x1f", "31", with an optional K/M/G suffix; sets *end past the number. */
+u64 parse_number(const char *s, const char **end);
+/* 64-by-32 division without libgcc (x86 DIV twice). */
+u64 udiv64(u64 n, u32 d, u32 *rem);
+
+#endif

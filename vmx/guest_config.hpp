@@ -1,0 +1,98 @@
+// Guests come from GRUB module lines (the string of each Multiboot2 module tag, spec §3.6.6):
+//
+//   module2 /guests/a.elf name=a mem=64M vcpus=2 cmdline="console=serial"   a guest (its kernel)
+//   module2 /guests/initrd.bin for=a cmdline="initrd"                       a file for guest 'a'
+//
+// A file for a guest is copied into that guest's RAM and listed as a module in its boot
+// information, with its cmdline= as the module's string. The line may or may not start with the
+// file's path (a bare word starting with '/'); the path names the module in errors and gives the
+// default guest name. Keys (kKeys in guest_config.cpp; a new key is one row there):
+//
+//   name=    1-31 characters of A-Z a-z 0-9 _ -; default: the path's basename without extension
+//   mem=     RAM size, a multiple of 1M from 1M to 3G (K/M/G suffixes); default 32M
+//   vcpus=   1..64; default 1
+//   cmdline= the guest's (or the file's) command line; default empty
+//   start=   multiboot (default): a Multiboot v1/v2 kernel; realmode: a flat binary started at the
+//            reset vector
+//   for=     makes the line a file for the named guest; only cmdline= may accompany it
+//
+// Errors are precise texts naming the module by its 1-based position in the module list (the
+// order of the module2 lines), e.g. "module 3 (/guests/x.elf): bad value 'lots' for mem=
+// (expected a size like 64M, a multiple of 1M from 1M to 3G)". Hardware-independent.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+#include "boot/multiboot2.hpp"
+#include "lib/str.hpp"
+
+namespace guest_config {
+
+enum class StartMode : uint8_t { multiboot, realmode };
+
+constexpr size_t kMaxNameLength = 31;
+constexpr uint64_t kDefaultMemoryBytes = 32ull << 20;
+constexpr uint64_t kMemoryGranule = 1ull << 20; // mem= is a whole number of MiB
+constexpr uint32_t kMaxVcpus = 64;
+
+// Str fields view the module line: keep GRUB's boot information mapped while they are used.
+struct GuestConfig {
+    char name[kMaxNameLength + 1]; // NUL-terminated
+    uint64_t memory_bytes;
+    uint32_t vcpus;
+    Str cmdline;
+    StartMode start;
+};
+
+struct FileConfig {
+    char guest[kMaxNameLength + 1]; // for=, NUL-terminated
+    Str cmdline;
+};
+
+struct ModuleLine {
+    bool is_file; // for= given: `file` is filled, else `guest`
+    Str path;     // the leading path word, or empty
+    GuestConfig guest;
+    FileConfig file;
+};
+
+// Parses one module line. `module_index` (0-based) only numbers the module in error texts.
+// False with the error formatted into `error` (always NUL-terminated when error_size > 0).
+bool parse_module_line(Str line, size_t module_index, ModuleLine& out, char* error, size_t error_size);
+
+// A guest's extra file: GRUB's copy of it is at physical [start, end).
+struct GuestFile {
+    size_t module_index;
+    uint32_t start, end;
+    Str path;
+    Str cmdline;
+};
+
+struct Guest {
+    static constexpr size_t kMaxFiles = 8;
+    GuestConfig config;
+    size_t module_index; // the kernel (or flat binary)
+    uint32_t start, end; // its bytes as GRUB loaded them
+    Str path;
+    GuestFile files[kMaxFiles]; // in module-list order
+    size_t file_count;
+};
+
+// About 14 KiB: keep it in static storage, not on a hypervisor stack.
+struct GuestList {
+    static constexpr size_t kMaxGuests = 16, kMaxErrors = 32, kErrorLength = 192;
+    Guest guests[kMaxGuests]; // in module-list order
+    size_t guest_count;
+    char errors[kMaxErrors][kErrorLength]; // NUL-terminated texts
+    size_t error_count;
+    size_t dropped_errors; // errors past kMaxErrors, not kept
+};
+
+// Sorts GRUB's module list into guests and their files. Every bad line is an error naming its
+// module, and the line is left out; the other guests are still returned. Guests that share a
+// name are all left out (a file's for= could not say which one it means), and so are the files
+// of a guest that was left out. Also errors: for= naming no guest, files for a start=realmode
+// guest (it gets no boot information), more than kMaxGuests guests or kMaxFiles files for a guest.
+void parse_modules(const mb2::Module* modules, size_t count, GuestList& out);
+
+} // namespace guest_config

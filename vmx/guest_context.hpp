@@ -1,0 +1,18 @@
+// The guest's execution context as the emulation code needs it (mode, CPL, paging registers,
+// segment bases), read from the current VMCS.
+#pragma once
+#include "vmx/instruction_emulator.hpp"
+#include "vmx/vcpu.hpp"
+
+namespace guest_context {
+
+mmio_emulation::GuestContext read(const Vcpu& vcpu);
+// RSP, RIP and RFLAGS live in the VMCS; the emulator works on GuestRegisters.
+void load_vmcs_registers(Vcpu& vcpu);
+void store_vmcs_registers(const Vcpu& vcpu);
+// CR0/CR4 as the guest sees them: its own bits from the VMCS field, host-owned ones from the
+// read shadow (SDM Vol. 3C 25.6.6).
+uint64_t cr0();
+uint64_t cr4();
+
+}  // namespace guest_context

@@ -1,0 +1,47 @@
+#include "vmx/hypercall.hpp"
+
+#include "drivers/console.hpp"
+#include "vmx/exit_handlers.hpp"
+#include "vmx/vm.hpp"
+#include "vmx/vmcs.hpp"
+
+namespace {
+
+unsigned current_privilege_level()
+{
+    return (vmcs::read(vmcs::Field32::guest_ss_access) >> 5) & 3;  // SS.DPL is the CPL
+}
+
+int64_t console_write(Vm& vm, uint64_t address, uint64_t length)
+{
+    if (length > hypercall::kMaxConsoleWrite) return hypercall::bad_argument;
+    const uint8_t* bytes = vm.ram.at(address, length);
+    if (!bytes) return hypercall::bad_argument;
+    size_t start = 0;
+    for (size_t i = 0; i <= length; ++i) {
+        if (i < length && bytes[i] != '\n') continue;
+        if (i > start) console::print_line("[", "{}] {}", vm.name, Str(reinterpret_cast<const char*>(bytes) + start, i - start));
+        start = i + 1;
+    }
+    return hypercall::ok;
+}
+
+}  // namespace
+
+ExitAction handle_vmcall(Vcpu& vcpu, uint64_t)
+{
+    uint64_t* gpr = vcpu.regs.gpr;
+    int64_t result = hypercall::unknown_function;
+    if (current_privilege_level() != 0) {
+        result = hypercall::not_permitted;
+    } else if (gpr[reg::rax] == hypercall::console_write) {
+        result = console_write(*vcpu.vm, gpr[reg::rbx], gpr[reg::rcx]);
+    } else if (gpr[reg::rax] == hypercall::exit) {
+        vms::end(*vcpu.vm, VmEnd::hypercall, gpr[reg::rbx], nullptr);
+        return ExitAction::stop;
+    } else if (gpr[reg::rax] == hypercall::nop) {
+        result = hypercall::ok;
+    }
+    gpr[reg::rax] = uint64_t(result);
+    return ExitAction::skip_instruction;
+}

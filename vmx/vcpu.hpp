@@ -1,0 +1,44 @@
+// A virtual CPU: its registers while it is out of the guest, its VMCS, where it runs, what is
+// waiting to be injected, and its exit counters.
+#pragma once
+#include <cstdint>
+
+#include "drivers/virtual/vlapic.hpp"
+#include "vmx/exit_reason.hpp"
+#include "vmx/guest_registers.hpp"
+#include "vmx/msr_policy.hpp"
+
+struct Vm;
+struct PerCpu;
+
+enum class VcpuState : uint8_t { runnable, halted, ended };
+
+// An event for the next VM entry (SDM Vol. 3C 27.6 "Event Injection"): the VM-entry
+// interruption-information format, plus the error code and instruction length it may need.
+struct PendingEvent {
+    uint32_t info;  // bit 31 valid
+    uint32_t error_code;
+    uint32_t instruction_length;
+};
+
+struct Vcpu {
+    Vcpu(Vm* owner, uint32_t number, const vlapic::Config& apic, vlapic::Callbacks apic_callbacks)
+        : vm(owner), index(number), lapic(apic, apic_callbacks)
+    {
+    }
+
+    GuestRegisters regs{};
+    Vm* vm;
+    uint32_t index;
+    vlapic::Vlapic lapic;
+    vmx::GuestMsrState msrs{};
+    uint16_t vpid = 0;
+    uint64_t vmcs = 0;  // physical
+    bool launched = false;
+    bool vmcs_ready = false;
+    VcpuState state = VcpuState::runnable;
+    PerCpu* home = nullptr;
+    uint32_t processor_controls = 0;  // cached: interrupt-window exiting toggles per entry
+    PendingEvent event{};
+    uint64_t exits[exit_reason::count]{};
+};

@@ -1,0 +1,202 @@
+#include "vmx/vm.hpp"
+
+#include <new>
+
+#include "arch/paging.hpp"
+#include "arch/smp.hpp"
+#include "arch/tsc.hpp"
+#include "drivers/console.hpp"
+#include "vmx/ept.hpp"
+#include "vmx/multiboot_loader.hpp"
+#include "vmx/guest_cpuid.hpp"
+#include "vmx/msr_policy.hpp"
+#include "vmx/vmx_root.hpp"
+
+namespace vms {
+namespace {
+
+Vm* machines[kMaxVms];
+size_t machine_count = 0;
+uint16_t next_vpid = 1;  // VPID 0 is the host's (SDM Vol. 3C 29.1.1)
+size_t next_cpu = 0;
+
+uint64_t allocate_zeroed(FrameAllocator& frames, uint64_t bytes, uint64_t alignment)
+{
+    uint64_t physical = frames.allocate(bytes, alignment);
+    if (physical == FrameAllocator::kNone) return physical;
+    // A VM never sees what was in its memory before: zero it all.
+    void* p = paging::phys_to_virt(physical);
+    uint64_t quadwords = (bytes + 7) / 8;
+    asm volatile("rep stosq" : "+D"(p), "+c"(quadwords) : "a"(0ull) : "memory");
+    return physical;
+}
+
+// 1 GiB or 2 MiB alignment lets EPT use large pages for the whole of RAM.
+uint64_t ram_alignment(uint64_t bytes)
+{
+    if (bytes >= (1ull << 30)) return 1ull << 30;
+    return bytes >= (2ull << 20) ? 2ull << 20 : 4096;
+}
+
+template <class T>
+T* allocate_object(FrameAllocator& frames, size_t count = 1)
+{
+    uint64_t physical = allocate_zeroed(frames, (sizeof(T) * count + 4095) & ~4095ull, 4096);
+    return physical == FrameAllocator::kNone ? nullptr : paging::phys_to_virt<T>(physical);
+}
+
+const char* load_guest(Vm& vm, const guest_config::Guest& guest, char* error, size_t size)
+{
+    const uint8_t* image = paging::phys_to_virt<const uint8_t>(guest.start);
+    size_t image_size = guest.end - guest.start;
+    if (guest.config.start == guest_config::StartMode::realmode) {
+        multiboot::RealModeStart real{};
+        if (!multiboot::load_flat_binary(vm.ram, image, image_size, Str(vm.name), real, error, size)) return error;
+        if (!guest_memory::build_layout(vm.ram.size, real.firmware_bytes, vm.layout, error, size)) return error;
+        vm.start = vmx::reset_start_state(vmx::platform().msrs);
+        return nullptr;
+    }
+    multiboot::ModuleImage modules[multiboot::kMaxModules];
+    size_t module_count = guest.file_count < multiboot::kMaxModules ? guest.file_count : multiboot::kMaxModules;
+    for (size_t i = 0; i < module_count; ++i) {
+        const guest_config::GuestFile& f = guest.files[i];
+        modules[i] = {paging::phys_to_virt<const uint8_t>(f.start), f.end - f.start, f.cmdline};
+    }
+    multiboot::LoadRequest request{vm.ram, image, image_size, guest.config.cmdline, modules, module_count,
+                                   multiboot::Protocol::automatic, Str(vm.name)};
+    multiboot::LoadResult loaded{};
+    if (!multiboot::load_multiboot(request, loaded, error, size)) return error;
+    if (loaded.warning) console::warning("vm {}: {}", vm.name, loaded.warning);
+    vm.start = vmx::multiboot_start_state(vmx::platform().msrs, loaded.entry);
+    vm.start_eax = loaded.eax_magic;
+    vm.start_ebx = loaded.ebx_info;
+    return nullptr;
+}
+
+bool create_vcpus(Vm& vm, const guest_config::Guest& guest, FrameAllocator& frames)
+{
+    vm.vcpu_count = guest.config.vcpus;
+    vm.vcpus = allocate_object<Vcpu>(frames, vm.vcpu_count);
+    if (!vm.vcpus) return false;
+    for (uint32_t i = 0; i < vm.vcpu_count; ++i) {
+        vlapic::Config apic{.apic_id = i, .bsp = i == 0, .tsc_per_bus_tick = 1, .phys_addr_bits = 39};
+        Vcpu* vcpu = new (&vm.vcpus[i]) Vcpu(&vm, i, apic, vlapic::Callbacks{});
+        vcpu->vmcs = frames.allocate(4096);
+        if (vcpu->vmcs == FrameAllocator::kNone) return false;
+        if (vmx::platform().features.vpid) vcpu->vpid = next_vpid++;
+        vmx::MsrConfig msr_config = vmx::msr_config(guest_cpuid::query(*vcpu, 7, 0),
+                                                    guest_cpuid::query(*vcpu, 0x80000001, 0),
+                                                    guest_cpuid::query(*vcpu, 0x80000008, 0));
+        vcpu->msrs = vmx::initial_msr_state(msr_config, 0);
+        // Spread vCPUs over the physical CPUs, the boot CPU last: it also drives the summary.
+        size_t online = smp::cpus_online();
+        PerCpu& home = smp::cpu((next_cpu++ + 1) % online);
+        if (home.vcpu_count == kMaxVcpusPerCpu) return false;
+        home.vcpus[home.vcpu_count++] = vcpu;
+        vcpu->home = &home;
+        vcpu->state = i == 0 ? VcpuState::runnable : VcpuState::halted;
+        if (i == 0) {
+            vcpu->regs.gpr[reg::rax] = vm.start_eax;
+            vcpu->regs.gpr[reg::rbx] = vm.start_ebx;
+        }
+    }
+    return true;
+}
+
+Vm* create(const guest_config::Guest& guest, FrameAllocator& frames, char* error, size_t size)
+{
+    Vm* vm = allocate_object<Vm>(frames);
+    if (!vm) return format_to(error, size, "guest '{}': out of memory", guest.config.name), nullptr;
+    new (vm) Vm{};
+    for (size_t i = 0; i < sizeof vm->name; ++i) vm->name[i] = guest.config.name[i];
+    vm->ram.size = guest.config.memory_bytes;
+    vm->ram_physical = allocate_zeroed(frames, vm->ram.size, ram_alignment(vm->ram.size));
+    if (vm->ram_physical == FrameAllocator::kNone) {
+        format_to(error, size, "guest '{}': not enough free memory for {} of RAM", vm->name, Bytes{vm->ram.size});
+        return nullptr;
+    }
+    vm->ram.host = paging::phys_to_virt<uint8_t>(vm->ram_physical);
+    if (!guest_memory::build_layout(vm->ram.size, 0, vm->layout, error, size)) return nullptr;
+    if (load_guest(*vm, guest, error, size)) return nullptr;
+    vm->ept_pointer = ept::build(vm->layout, vm->ram_physical, frames);
+    vm->io_bitmaps = frames.allocate(2 * 4096);
+    vm->msr_bitmap = frames.allocate(4096);
+    if (!vm->ept_pointer || vm->io_bitmaps == FrameAllocator::kNone || vm->msr_bitmap == FrameAllocator::kNone ||
+        !create_vcpus(*vm, guest, frames)) {
+        format_to(error, size, "guest '{}': out of memory for its EPT, bitmaps or vCPUs", vm->name);
+        return nullptr;
+    }
+    // Every port traps: a VM owns no real device (SDM Vol. 3C 26.1.3 "Instructions That Cause
+    // VM Exits Conditionally"). MSRs trap unless the policy says the VMCS switches them anyway.
+    auto* io = paging::phys_to_virt<uint8_t>(vm->io_bitmaps);
+    for (size_t i = 0; i < 2 * 4096; ++i) io[i] = 0xff;
+    vmx::fill_msr_bitmap(paging::phys_to_virt<uint8_t>(vm->msr_bitmap));
+    vm_devices::init(*vm);
+    return vm;
+}
+
+}  // namespace
+
+void create_all(const mb2::BootInfo& boot, FrameAllocator& frames)
+{
+    static guest_config::GuestList guests;
+    guest_config::parse_modules(boot.modules, boot.module_count, guests);
+    for (size_t i = 0; i < guests.error_count; ++i) console::error("{}", guests.errors[i]);
+    for (size_t i = 0; i < guests.guest_count; ++i) {
+        char error[200];
+        Vm* vm = create(guests.guests[i], frames, error, sizeof error);
+        if (!vm) {
+            console::error("{}; not started", error);
+            continue;
+        }
+        vm->index = uint32_t(machine_count);
+        machines[machine_count++] = vm;
+        console::info("vm {}: {} RAM at {:#x}, {} vCPU{}, EPT {:#x}", vm->name, Bytes{vm->ram.size}, vm->ram_physical,
+                      vm->vcpu_count, vm->vcpu_count == 1 ? "" : "s", vm->ept_pointer);
+    }
+}
+
+size_t count() { return machine_count; }
+Vm& get(size_t index) { return *machines[index]; }
+
+void end(Vm& vm, VmEnd how, uint64_t value, const char* report)
+{
+    SpinlockGuard guard(vm.lock);
+    if (vm.end != VmEnd::running) return;
+    vm.end_value = value;
+    if (report) format_to(vm.end_report, sizeof vm.end_report, "{}", report);
+    vm_devices::flush(vm);
+    __atomic_store_n(&vm.end, how, __ATOMIC_RELEASE);
+}
+
+bool ended(const Vm& vm) { return __atomic_load_n(&vm.end, __ATOMIC_ACQUIRE) != VmEnd::running; }
+
+bool summarize()
+{
+    bool all_passed = machine_count > 0;
+    for (size_t i = 0; i < machine_count; ++i) {
+        Vm& vm = *machines[i];
+        switch (vm.end) {
+        case VmEnd::debug_exit: console::info("vm {} ended: debug-exit {}", vm.name, vm.end_value); break;
+        case VmEnd::hypercall: console::info("vm {} ended: exit hypercall {}", vm.name, vm.end_value); break;
+        case VmEnd::triple_fault: console::info("vm {} ended: triple fault: {}", vm.name, vm.end_report); break;
+        case VmEnd::fault: console::info("vm {} ended: stopped: {}", vm.name, vm.end_report); break;
+        case VmEnd::running: console::info("vm {} ended: still running", vm.name); break;
+        }
+        bool passed = (vm.end == VmEnd::debug_exit || vm.end == VmEnd::hypercall) && vm.end_value == 0;
+        all_passed = all_passed && passed;
+        char counts[256];
+        size_t used = 0;
+        for (uint32_t reason = 0; reason < exit_reason::count; ++reason) {
+            uint64_t total = 0;
+            for (uint32_t v = 0; v < vm.vcpu_count; ++v) total += vm.vcpus[v].exits[reason];
+            if (total)
+                used += format_to(counts + used, sizeof counts - used, "{}{} {}", used ? ", " : "",
+                                  exit_reason::name(reason), total);
+        }
+        console::info("vm {} exits: {}", vm.name, used ? counts : "none");
+    }
+    return all_passed;
+}
+
+}  // namespace vms

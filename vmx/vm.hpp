@@ -1,0 +1,57 @@
+// A virtual machine: its RAM, EPT, bitmaps, vCPUs and devices, and how it ended. Created at boot
+// from a guest module; nothing is allocated afterwards (no allocation on exit paths).
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+#include "lib/frame_allocator.hpp"
+#include "lib/spinlock.hpp"
+#include "vmx/guest_config.hpp"
+#include "vmx/guest_memory_map.hpp"
+#include "vmx/guest_ram.hpp"
+#include "vmx/entry_checks.hpp"
+#include "vmx/vcpu.hpp"
+#include "vmx/vm_devices.hpp"
+
+constexpr size_t kMaxVms = guest_config::GuestList::kMaxGuests;
+
+enum class VmEnd : uint8_t { running, debug_exit, hypercall, triple_fault, fault };
+
+struct Vm {
+    char name[guest_config::kMaxNameLength + 1];
+    uint32_t index;
+    GuestRam ram;
+    uint64_t ram_physical;
+    guest_memory::Layout layout;
+    vmx::StartState start;  // the boot vCPU's first state, with its EAX and EBX
+    uint32_t start_eax, start_ebx;
+    uint64_t ept_pointer;
+    uint64_t io_bitmaps;  // physical: bitmap A (ports 0-0x7fff), then bitmap B
+    uint64_t msr_bitmap;  // physical
+    Vcpu* vcpus;
+    uint32_t vcpu_count;
+    VmDevices devices;
+    Spinlock lock;
+    VmEnd end;
+    uint64_t end_value;
+    char end_report[320];
+};
+
+namespace vms {
+
+// Builds every VM from the guest modules GRUB loaded and assigns vCPUs to physical CPUs.
+// A guest that cannot be built is reported and left out; the others still start.
+void create_all(const mb2::BootInfo& boot, FrameAllocator& frames);
+size_t count();
+Vm& get(size_t index);
+
+// Ends a VM (first caller wins): records why, stops its vCPUs at their next exit, flushes its
+// console. `report` is printed as the VM's end line.
+void end(Vm& vm, VmEnd how, uint64_t value, const char* report);
+bool ended(const Vm& vm);
+
+// Prints `matryoshka: vm NAME ended: REASON` lines and per-VM exit counts; true when every VM
+// ended through the debug-exit device with value 0.
+bool summarize();
+
+}  // namespace vms

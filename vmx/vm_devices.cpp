@@ -1,0 +1,71 @@
+#include "vmx/vm_devices.hpp"
+
+#include "arch/cpu.hpp"
+#include "arch/tsc.hpp"
+#include "drivers/console.hpp"
+#include "vmx/vm.hpp"
+
+namespace vm_devices {
+namespace {
+
+void print_line(void* context, Str text)
+{
+    console::print_line("[", "{}] {}", static_cast<Vm*>(context)->name, text);
+}
+
+void debug_exit_written(void* context, uint32_t value)
+{
+    vms::end(*static_cast<Vm*>(context), VmEnd::debug_exit, value, nullptr);
+}
+
+// Wall-clock time for the RTC: the host's boot time plus TSC time since then.
+uint64_t now_ns(void*)
+{
+    return tsc::boot_wall_clock_ns() + tsc::to_ns(cpu::rdtsc() - tsc::boot_tsc());
+}
+
+void console_flush(Vm& vm)
+{
+    DebugConsole& c = vm.devices.console;
+    if (c.length) print_line(&vm, Str(c.line, c.length));
+    c.length = 0;
+}
+
+uint32_t console_in(void*, uint16_t, uint8_t size) { return size == 1 ? 0xff : size == 2 ? 0xffff : 0xffffffff; }
+
+void console_out(void* context, uint16_t, uint8_t size, uint32_t value)
+{
+    Vm& vm = *static_cast<Vm*>(context);
+    DebugConsole& c = vm.devices.console;
+    for (uint8_t i = 0; i < size; ++i) {
+        char ch = char(value >> (8 * i));
+        if (ch == '\n') console_flush(vm);
+        else if (ch != '\r') c.line[c.length++] = ch;
+        if (c.length == sizeof c.line) console_flush(vm);
+    }
+}
+
+}  // namespace
+
+void init(Vm& vm)
+{
+    VmDevices& d = vm.devices;
+    d.uart = uart16550::Uart(uart16550::Output{nullptr, print_line, &vm});
+    d.debug_exit = debug_exit::DebugExit(debug_exit::Sink{debug_exit_written, &vm});
+    d.cmos = cmos_rtc::CmosRtc(cmos_rtc::TimeSource{now_ns, nullptr},
+                               cmos_rtc::Config{vm.ram.size, 0, uint16_t(vm.vcpu_count)});
+    d.firmware_config = fw_cfg::FwCfg(fw_cfg::Config{vm.ram.size, uint16_t(vm.vcpu_count), uint16_t(vm.vcpu_count)});
+    d.ports.add(d.uart.handler());
+    d.ports.add(d.debug_exit.handler());
+    d.ports.add(d.cmos.handler());
+    d.ports.add(d.firmware_config.handler());
+    d.ports.add(io_bus::Handler{DebugConsole::kPort, 1, &vm, console_in, console_out});
+}
+
+void flush(Vm& vm)
+{
+    vm.devices.uart.flush();
+    console_flush(vm);
+}
+
+}  // namespace vm_devices

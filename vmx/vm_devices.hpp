@@ -1,0 +1,47 @@
+// The devices every VM has, on one port bus: a 16550 UART at 0x3f8 and the 0xE9 debug console
+// (both printed as the VM's lines), QEMU's isa-debug-exit at 0xf4, CMOS/RTC at 0x70/0x71 and
+// fw_cfg at 0x510/0x511. Unclaimed ports read all ones, like an empty ISA bus.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+#include "drivers/virtual/cmos_rtc.hpp"
+#include "drivers/virtual/debug_exit.hpp"
+#include "drivers/virtual/fw_cfg.hpp"
+#include "drivers/virtual/io_bus.hpp"
+#include "drivers/virtual/mmio_bus.hpp"
+#include "drivers/virtual/uart16550.hpp"
+
+struct Vm;
+
+// Port 0xE9: each byte written is console output (Bochs and QEMU's debug console convention).
+struct DebugConsole {
+    static constexpr uint16_t kPort = 0xe9;
+    char line[256];
+    size_t length;
+};
+
+struct VmDevices {
+    VmDevices()
+        : uart(uart16550::Output{}), debug_exit(debug_exit::Sink{}), cmos(cmos_rtc::TimeSource{}, cmos_rtc::Config{}),
+          firmware_config(fw_cfg::Config{})
+    {
+    }
+
+    io_bus::IoBus ports;
+    mmio_bus::MmioBus mmio;
+    uart16550::Uart uart;
+    debug_exit::DebugExit debug_exit;
+    cmos_rtc::CmosRtc cmos;
+    fw_cfg::FwCfg firmware_config;
+    DebugConsole console{};
+};
+
+namespace vm_devices {
+
+// Connects the devices to `vm` (its console, its end, its RAM size) and registers their ports.
+void init(Vm& vm);
+// Prints whatever partial lines the VM's consoles still hold.
+void flush(Vm& vm);
+
+}  // namespace vm_devices
