@@ -1,10 +1,12 @@
 /* lapic_mmio: local APIC registers (xAPIC page at 0xFEE00000) through the instruction forms a
  * hypervisor's MMIO emulator must decode. Read-only ID and version through MOV loads (moffs,
- * base, base+disp8, SIB, an FS segment based at 0xFEE00000), MOVZX (byte, word), PUSH m32;
+ * base, base+disp8, SIB) and MOVZX (byte, word);
  * the TPR (harmless with IF=0: only priority, 8 writable bits) through MOV stores (moffs,
- * imm32, register), OR/AND/XOR/ADD/SUB/INC/DEC on memory (results and flags), TEST, CMP, XCHG,
- * LOCK CMPXCHG, STOSD and REP STOSD with ECX=1 (exactly one dword: the neighbouring offsets are
- * reserved), MOVSD in both directions, POP m32; and the SVR enable bit. */
+ * imm32, register), OR/AND/XOR on memory (results and flags), TEST, XCHG, STOSD and REP STOSD
+ * with ECX=1 (exactly one dword: the neighbouring offsets are reserved); the SVR enable bit.
+ * Then more forms in groups: addsub, incdec (on memory), cmp, cmpxchg (LOCK CMPXCHG), movs (MOVSD
+ * in both directions), pushpop (PUSH/POP m32), segment (a load through FS based at 0xFEE00000).
+ * Command line extra=LIST runs only the listed groups (extra=0: none); default: all. */
 #include "guest.h"
 
 TEST("lapic_mmio");
@@ -13,6 +15,22 @@ TEST("lapic_mmio");
 #define A_VER "0xfee00030"
 #define A_TPR "0xfee00080"
 #define TPR_ADDR 0xfee00080u
+
+/* cmdline extra=: absent = every group of more forms, 0 = none, else a comma list of groups. */
+static int want(const char *group)
+{
+    char list[96];
+    if (!cmdline_get("extra", list, sizeof list)) return 1;
+    size_t n = strlen(group);
+    for (const char *p = list; *p;) {
+        const char *end = p;
+        while (*end && *end != ',') ++end;
+        if ((size_t)(end - p) == n && !strncmp(p, group, n)) return 1;
+        p = *end ? end + 1 : end;
+    }
+    skip("%s forms (extra=%s)", group, list);
+    return 0;
+}
 
 static u32 tpr(void) { return lapic_read(LAPIC_TPR); }
 static void set_tpr(u32 v) { lapic_write(LAPIC_TPR, v); }
@@ -76,32 +94,16 @@ int main(void)
     __asm__ volatile("orl %0, " A_TPR : : "r"(0x44u) : "memory", "cc");
     r = tpr();
     CHECK(r == 0x55, "or m32, reg: 0x11 | 0x44 = 0x%x", r);
-    r = RMW(0x40, "addl $0x08, " A_TPR, zf);
-    r2 = RMW(0x40, "subl $0x40, " A_TPR, zf);
-    CHECK(r == 0x48 && r2 == 0 && zf, "add/sub m32, imm: 0x%x, 0x%x with ZF", r, r2);
-    r = RMW(0x40, "incl " A_TPR, zf);
-    r2 = RMW(0x40, "decl " A_TPR, zf);
-    CHECK(r == 0x41 && r2 == 0x3f, "inc/dec m32: 0x%x, 0x%x", r, r2);
-
     set_tpr(0x40);
-    u8 z1, z2, below;
+    u8 z1, z2;
     __asm__ volatile("testl $0x40, " A_TPR "\n setz %0" : "=q"(z1) : : "cc");
     __asm__ volatile("testl $0x20, " A_TPR "\n setz %0" : "=q"(z2) : : "cc");
     CHECK(!z1 && z2, "test m32, imm: bit 6 set (ZF=0), bit 5 clear (ZF=1)");
-    __asm__ volatile("cmpl $0x50, " A_TPR "\n setb %0" : "=q"(below) : : "cc");
-    CHECK(below, "cmp m32, imm: 0x40 < 0x50 (CF=1)");
-
     set_tpr(0x12);
     u32 x = 0x77;
     __asm__ volatile("xchgl %0, " A_TPR : "+r"(x) : : "memory");
     r = tpr();
     CHECK(x == 0x12 && r == 0x77, "xchg reg, m32: got the old 0x%x, wrote 0x%x", x, r);
-
-    set_tpr(0x21);
-    u32 expected = 0x21;
-    __asm__ volatile("lock cmpxchgl %2, " A_TPR "\n setz %1" : "+a"(expected), "=q"(zf) : "r"(0x31u) : "memory", "cc");
-    r = tpr();
-    CHECK(zf && r == 0x31, "lock cmpxchg m32: matched 0x21, wrote 0x%x", r);
 
     /* String stores: exactly one dword. */
     set_tpr(0);
@@ -114,35 +116,62 @@ int main(void)
     r = tpr();
     CHECK(r == 0x67 && edi == TPR_ADDR + 4, "stosd: TPR 0x%x, EDI +4", r);
 
-    static u32 ram_word = 0x44, ram_copy;
-    u32 esi = (u32)(uintptr_t)&ram_word;
-    edi = TPR_ADDR;
-    __asm__ volatile("movsl" : "+S"(esi), "+D"(edi) : : "memory");
-    r = tpr();
-    CHECK(r == 0x44, "movsd RAM -> TPR: 0x%x", r);
-    esi = 0xfee00030;
-    edi = (u32)(uintptr_t)&ram_copy;
-    __asm__ volatile("movsl" : "+S"(esi), "+D"(edi) : : "memory");
-    CHECK(ram_copy == ver, "movsd version -> RAM: 0x%x", ram_copy);
-
-    u32 pushed;
-    __asm__ volatile("pushl " A_VER "\n popl %0" : "=r"(pushed) : : "memory");
-    CHECK(pushed == ver, "push m32 of the version: 0x%x", pushed);
-    __asm__ volatile("pushl $0x23\n popl " A_TPR : : : "memory");
-    r = tpr();
-    CHECK(r == 0x23, "pop m32 into the TPR: 0x%x", r);
-
-    /* A segment based at the APIC page: the emulator must add the segment base (or use the
-     * guest-physical address of the exit). */
-    gdt_set(SEL_FREE1, LAPIC_BASE, 0, 0x92 /* present, data, writable */, 0xc);
-    u32 fsver;
-    __asm__ volatile("movw %w1, %%fs\n movl %%fs:0x30, %0\n movw %w2, %%fs" : "=r"(fsver) : "r"(SEL_FREE1), "r"(SEL_DATA32));
-    CHECK(fsver == ver, "mov load through FS (base 0xFEE00000) offset 0x30: 0x%x", fsver);
-
     set_tpr(0);
     u32 svr = lapic_read(LAPIC_SVR);
     lapic_write(LAPIC_SVR, (svr & ~0xffu) | 0x1ff);
     u32 svr2 = lapic_read(LAPIC_SVR);
     CHECK((svr2 & 0x1ff) == 0x1ff, "SVR: enable bit and spurious vector 0xff read back (0x%x)", svr2);
+    note("more instruction forms (extra=0 skips them; extra=addsub,incdec,... picks groups)");
+    if (want("addsub")) {
+        r = RMW(0x40, "addl $0x08, " A_TPR, zf);
+        r2 = RMW(0x40, "subl $0x40, " A_TPR, zf);
+        CHECK(r == 0x48 && r2 == 0 && zf, "add/sub m32, imm: 0x%x, 0x%x with ZF", r, r2);
+    }
+    if (want("incdec")) {
+        r = RMW(0x40, "incl " A_TPR, zf);
+        r2 = RMW(0x40, "decl " A_TPR, zf);
+        CHECK(r == 0x41 && r2 == 0x3f, "inc/dec m32: 0x%x, 0x%x", r, r2);
+    }
+    if (want("cmp")) {
+        set_tpr(0x40);
+        u8 below;
+        __asm__ volatile("cmpl $0x50, " A_TPR "\n setb %0" : "=q"(below) : : "cc");
+        CHECK(below, "cmp m32, imm: 0x40 < 0x50 (CF=1)");
+    }
+    if (want("cmpxchg")) {
+        set_tpr(0x21);
+        u32 expected = 0x21;
+        __asm__ volatile("lock cmpxchgl %2, " A_TPR "\n setz %1" : "+a"(expected), "=q"(zf) : "r"(0x31u) : "memory", "cc");
+        r = tpr();
+        CHECK(zf && r == 0x31, "lock cmpxchg m32: matched 0x21, wrote 0x%x", r);
+    }
+    if (want("movs")) {
+        static u32 ram_word = 0x44, ram_copy;
+        u32 esi = (u32)(uintptr_t)&ram_word;
+        edi = TPR_ADDR;
+        __asm__ volatile("movsl" : "+S"(esi), "+D"(edi) : : "memory");
+        r = tpr();
+        CHECK(r == 0x44, "movsd RAM -> TPR: 0x%x", r);
+        esi = 0xfee00030;
+        edi = (u32)(uintptr_t)&ram_copy;
+        __asm__ volatile("movsl" : "+S"(esi), "+D"(edi) : : "memory");
+        CHECK(ram_copy == ver, "movsd version -> RAM: 0x%x", ram_copy);
+    }
+    if (want("pushpop")) {
+        u32 pushed;
+        __asm__ volatile("pushl " A_VER "\n popl %0" : "=r"(pushed) : : "memory");
+        CHECK(pushed == ver, "push m32 of the version: 0x%x", pushed);
+        __asm__ volatile("pushl $0x23\n popl " A_TPR : : : "memory");
+        r = tpr();
+        CHECK(r == 0x23, "pop m32 into the TPR: 0x%x", r);
+    }
+    if (want("segment")) {
+        /* A segment based at the APIC page: the emulator must add the segment base (or use the
+         * guest-physical address of the exit). */
+        gdt_set(SEL_FREE1, LAPIC_BASE, 0, 0x92 /* present, data, writable */, 0xc);
+        u32 fsver;
+        __asm__ volatile("movw %w1, %%fs\n movl %%fs:0x30, %0\n movw %w2, %%fs" : "=r"(fsver) : "r"(SEL_FREE1), "r"(SEL_DATA32));
+        CHECK(fsver == ver, "mov load through FS (base 0xFEE00000) offset 0x30: 0x%x", fsver);
+    }
     finish();
 }

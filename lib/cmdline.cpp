@@ -29,11 +29,34 @@ bool Tokenizer::fail(size_t word_start, size_t text_end, Str key, const char* wh
     return false;
 }
 
+// GRUB rebuilds a module's command line from its parsed arguments and wraps each argument that
+// contains a blank in double quotes (grub_create_loader_cmdline), so `cmdline="a b"` on a
+// module2 line arrives as "cmdline=a b": the whole word quoted.
+bool Tokenizer::next_quoted_word(Word& out)
+{
+    size_t start = pos_;
+    size_t close = pos_ + 1;
+    while (close < line_.size && (line_[close] != '"' || line_[close - 1] == '\\')) ++close;
+    if (close == line_.size)
+        return fail(start, line_.size, Str(), "unterminated quote in ", "a closing double quote");
+    Str inner = line_.slice(start + 1, close - start - 1);
+    pos_ = close + 1;
+    if (pos_ < line_.size && !is_blank(line_[pos_]))
+        return fail(start, skip_to_blank(line_, pos_), Str(), "text after the closing quote in ",
+                    "a space after the closing quote");
+    size_t equals = inner.find('=');
+    if (equals == 0) return fail(start, pos_, Str(), "missing key before '=' in ", "a key before '='");
+    if (equals == SIZE_MAX) out = Word{inner, Str(), false};
+    else out = Word{inner.slice(0, equals), inner.slice(equals + 1), true};
+    return true;
+}
+
 bool Tokenizer::next(Word& out)
 {
     if (failed_) return false;
     while (pos_ < line_.size && is_blank(line_[pos_])) ++pos_;
     if (pos_ == line_.size) return false;
+    if (line_[pos_] == '"') return next_quoted_word(out);
 
     size_t start = pos_;
     while (pos_ < line_.size && !is_blank(line_[pos_]) && line_[pos_] != '=') {

@@ -33,6 +33,7 @@ public:
 
 private:
     bool fail(size_t word_start, size_t text_end, Str key, const char* what, const char* expected);
+    bool next_quoted_word(Word& out);
 
     Str line_;
     size_t pos_ = 0;

@@ -20,7 +20,7 @@ constexpr const char* sec_pdpte = "SDM Vol. 3C 27.3.1.6 Checks on Guest Page-Dir
 constexpr uint64_t debugctl_reserved = 0xffffffffffff003c;  // bits 5:2, 63:16
 constexpr uint64_t rflags_reserved = 0xffffffffffc08028;    // bits 63:22, 15, 5, 3
 constexpr uint64_t rflags_tf = 1ull << 8, rflags_if = 1ull << 9, rflags_vm = 1ull << 17;
-constexpr uint64_t pending_reserved = 0xfffffffffffeaff0;   // bits 11:4, 13, 15, 63:17
+constexpr uint64_t pending_reserved = 0xfffffffffffeaff0;  // bits 11:4, 13, 15, 63:17
 constexpr uint64_t pending_bs = 1ull << 14, pending_rtm = 1ull << 16;
 constexpr uint64_t efer_defined = efer::sce | efer::lme | efer::lma | efer::nxe;
 
@@ -75,10 +75,7 @@ Mode mode_of(const GuestState& g, const EntryContext& c)
 }
 
 // Exceptions that push an error code: #DF, #TS, #NP, #SS, #GP, #PF, #AC.
-constexpr bool has_error_code(uint32_t vector)
-{
-    return vector == 8 || (vector >= 10 && vector <= 14) || vector == 17;
-}
+constexpr bool has_error_code(uint32_t vector) { return vector == 8 || (vector >= 10 && vector <= 14) || vector == 17; }
 
 const char* check_controls(const GuestState& g, const EntryContext& c, const CapabilityMsrs& caps, const Mode& m,
                            Report& r)
@@ -104,8 +101,8 @@ const char* check_controls(const GuestState& g, const EntryContext& c, const Cap
     if (m.event_type == interruption::nmi && m.event_vector != 2)
         return r.fail(sec_entry, "VM-entry interruption information {:#x}: an NMI must have vector 2", info);
     if (m.event_type == interruption::hardware_exception && m.event_vector > 31)
-        return r.fail(sec_entry, "VM-entry interruption information {:#x}: a hardware exception needs a vector below 32",
-                      info);
+        return r.fail(sec_entry,
+                      "VM-entry interruption information {:#x}: a hardware exception needs a vector below 32", info);
 
     bool deliver = info & interruption::deliver_error_code;
     bool any_vector = bit(caps.basic, 56);  // IA32_VMX_BASIC[56]: error codes for any exception
@@ -124,6 +121,9 @@ const char* check_controls(const GuestState& g, const EntryContext& c, const Cap
             return r.fail(sec_entry,
                           "VM-entry interruption information {:#x}: deliver-error-code must be 0 for vector {}", info,
                           m.event_vector);
+        if (c.exception_error_code >> 16)
+            return r.fail(sec_entry, "VM-entry exception error code {:#x}: bits 31:16 must be 0",
+                          c.exception_error_code);
     } else if (exception && (g.cr0 & cr0::pe) && !any_vector && has_error_code(m.event_vector)) {
         return r.fail(sec_entry,
                       "VM-entry interruption information {:#x}: deliver-error-code must be 1 for vector {} in "
@@ -136,7 +136,8 @@ const char* check_controls(const GuestState& g, const EntryContext& c, const Cap
                     m.event_type == interruption::software_exception;
     bool zero_length_ok = bit(caps.misc, 30);
     if (software && (c.instruction_length > 15 || (c.instruction_length == 0 && !zero_length_ok)))
-        return r.fail(sec_entry, "VM-entry instruction length {}: must be {}-15 to inject a software interrupt or exception",
+        return r.fail(sec_entry,
+                      "VM-entry instruction length {}: must be {}-15 to inject a software interrupt or exception",
                       c.instruction_length, zero_length_ok ? 0 : 1);
     return nullptr;
 }
@@ -171,10 +172,8 @@ const char* check_control_registers(const GuestState& g, const CapabilityMsrs& c
     if (!m.ia32e && (g.cr4 & cr4::pcide))
         return r.fail(sec_cr, "guest CR4 {:#x}: PCIDE must be 0 without the IA-32e mode guest entry control", g.cr4);
     if (m.physical_bits < 64 && (g.cr3 >> m.physical_bits))
-        return r.fail(sec_cr, "guest CR3 {:#x}: bits 63:{} must be 0 (physical-address width)", g.cr3,
-                      m.physical_bits);
-    if (m.load_debug && (g.dr7 >> 32))
-        return r.fail(sec_cr, "guest DR7 {:#x}: bits 63:32 must be 0", g.dr7);
+        return r.fail(sec_cr, "guest CR3 {:#x}: bits 63:{} must be 0 (physical-address width)", g.cr3, m.physical_bits);
+    if (m.load_debug && (g.dr7 >> 32)) return r.fail(sec_cr, "guest DR7 {:#x}: bits 63:32 must be 0", g.dr7);
     if (!is_canonical(g.sysenter_esp, m.linear_bits))
         return r.fail(sec_cr, "guest IA32_SYSENTER_ESP {:#x}: must be canonical", g.sysenter_esp);
     if (!is_canonical(g.sysenter_eip, m.linear_bits))
@@ -183,20 +182,21 @@ const char* check_control_registers(const GuestState& g, const CapabilityMsrs& c
         for (unsigned i = 0; i < 8; ++i) {
             unsigned type = (g.pat >> (8 * i)) & 0xff;
             if (type != 0 && type != 1 && (type < 4 || type > 7))
-                return r.fail(sec_cr, "guest IA32_PAT {:#x}: entry {} has memory type {}, not 0, 1, 4, 5, 6 or 7", g.pat,
-                              i, type);
+                return r.fail(sec_cr, "guest IA32_PAT {:#x}: entry {} has memory type {}, not 0, 1, 4, 5, 6 or 7",
+                              g.pat, i, type);
         }
     }
     if (m.load_efer) {
         if (g.efer & ~efer_defined)
-            return r.fail(sec_cr, "guest IA32_EFER {:#x}: reserved bits {:#x} must be 0", g.efer, g.efer & ~efer_defined);
+            return r.fail(sec_cr, "guest IA32_EFER {:#x}: reserved bits {:#x} must be 0", g.efer,
+                          g.efer & ~efer_defined);
         if (bool(g.efer & efer::lma) != m.ia32e)
             return r.fail(sec_cr, "guest IA32_EFER {:#x}: LMA must equal the IA-32e mode guest entry control ({})",
                           g.efer, unsigned(m.ia32e));
         if ((g.cr0 & cr0::pg) && bool(g.efer & efer::lme) != m.ia32e)
-            return r.fail(sec_cr,
-                          "guest IA32_EFER {:#x}: LME must equal the IA-32e mode guest entry control ({}) when CR0.PG=1",
-                          g.efer, unsigned(m.ia32e));
+            return r.fail(
+                sec_cr, "guest IA32_EFER {:#x}: LME must equal the IA-32e mode guest entry control ({}) when CR0.PG=1",
+                g.efer, unsigned(m.ia32e));
     }
     return nullptr;
 }
@@ -211,10 +211,12 @@ const char* check_granularity(NamedSegment n, Report& r)
 {
     bool g = n.s.access_rights & ar::g;
     if (g && (n.s.limit & 0xfff) != 0xfff)
-        return r.fail(sec_segments, "guest {} limit {:#x} with access rights {:#x}: G must be 0 unless limit bits 11:0 are all 1",
+        return r.fail(sec_segments,
+                      "guest {} limit {:#x} with access rights {:#x}: G must be 0 unless limit bits 11:0 are all 1",
                       n.name, n.s.limit, n.s.access_rights);
     if (!g && (n.s.limit & 0xfff00000))
-        return r.fail(sec_segments, "guest {} limit {:#x} with access rights {:#x}: G must be 1 when limit bits 31:20 are not all 0",
+        return r.fail(sec_segments,
+                      "guest {} limit {:#x} with access rights {:#x}: G must be 1 when limit bits 31:20 are not all 0",
                       n.name, n.s.limit, n.s.access_rights);
     return nullptr;
 }
@@ -224,9 +226,11 @@ const char* check_common_rights(NamedSegment n, Report& r)
 {
     uint32_t a = n.s.access_rights;
     if (!(a & ar::p)) return r.fail(sec_segments, "guest {} access rights {:#x}: P must be 1", n.name, a);
-    if (a & 0xf00) return r.fail(sec_segments, "guest {} access rights {:#x}: bits 11:8 are reserved", n.name, a);
+    if (a & ar::reserved & 0xfff)
+        return r.fail(sec_segments, "guest {} access rights {:#x}: bits 11:8 are reserved", n.name, a);
     if (const char* m = check_granularity(n, r)) return m;
-    if (a & 0xfffe0000) return r.fail(sec_segments, "guest {} access rights {:#x}: bits 31:17 are reserved", n.name, a);
+    if (a & ar::reserved & ~0xfffu)
+        return r.fail(sec_segments, "guest {} access rights {:#x}: bits 31:17 are reserved", n.name, a);
     return nullptr;
 }
 
@@ -244,15 +248,17 @@ const char* check_segments(const GuestState& g, const Mode& m, Report& r)
     if (usable(g.ldtr) && (g.ldtr.selector & 4))
         return r.fail(sec_segments, "guest LDTR selector {:#x}: TI must be 0 when LDTR is usable", g.ldtr.selector);
     if (!m.v86 && !m.unrestricted && (g.ss.selector & 3) != (g.cs.selector & 3))
-        return r.fail(sec_segments, "guest SS selector {:#x}: RPL must equal the CS selector's RPL {} (no unrestricted guest)",
+        return r.fail(sec_segments,
+                      "guest SS selector {:#x}: RPL must equal the CS selector's RPL {} (no unrestricted guest)",
                       g.ss.selector, g.cs.selector & 3);
 
     // Bases.
     if (m.v86)
         for (NamedSegment n : real)
             if (n.s.base != uint64_t(n.s.selector) << 4)
-                return r.fail(sec_segments, "guest {} base {:#x}: must be the selector {:#x} times 16 in virtual-8086 mode",
-                              n.name, n.s.base, n.s.selector);
+                return r.fail(sec_segments,
+                              "guest {} base {:#x}: must be the selector {:#x} times 16 in virtual-8086 mode", n.name,
+                              n.s.base, n.s.selector);
     for (NamedSegment n : canonical_bases) {
         if (&n.s == &g.ldtr && !usable(g.ldtr)) continue;
         if (!is_canonical(n.s.base, m.linear_bits))
@@ -266,7 +272,8 @@ const char* check_segments(const GuestState& g, const Mode& m, Report& r)
     if (m.v86) {
         for (NamedSegment n : real)
             if (n.s.limit != 0xffff)
-                return r.fail(sec_segments, "guest {} limit {:#x}: must be 0xffff in virtual-8086 mode", n.name, n.s.limit);
+                return r.fail(sec_segments, "guest {} limit {:#x}: must be 0xffff in virtual-8086 mode", n.name,
+                              n.s.limit);
         for (NamedSegment n : real)
             if (n.s.access_rights != 0xf3)
                 return r.fail(sec_segments, "guest {} access rights {:#x}: must be 0xf3 in virtual-8086 mode", n.name,
@@ -277,24 +284,29 @@ const char* check_segments(const GuestState& g, const Mode& m, Report& r)
         unsigned type = type_of(a);
         bool code_type = type == 9 || type == 11 || type == 13 || type == 15;
         if (!code_type && !(type == 3 && m.unrestricted))
-            return r.fail(sec_segments, "guest CS access rights {:#x}: type {} must be 9, 11, 13 or 15 (accessed code){}",
-                          a, type, m.unrestricted ? Str(", or 3 with unrestricted guest") : Str(""));
+            return r.fail(sec_segments,
+                          "guest CS access rights {:#x}: type {} must be 9, 11, 13 or 15 (accessed code){}", a, type,
+                          m.unrestricted ? Str(", or 3 with unrestricted guest") : Str(""));
         if (!(a & ar::s)) return r.fail(sec_segments, "guest CS access rights {:#x}: S must be 1 (code or data)", a);
         unsigned ss_dpl = dpl_of(g.ss.access_rights);
         if (type == 3 && dpl_of(a) != 0)
             return r.fail(sec_segments, "guest CS access rights {:#x}: DPL must be 0 for type 3", a);
         if ((type == 9 || type == 11) && dpl_of(a) != ss_dpl)
-            return r.fail(sec_segments, "guest CS access rights {:#x}: DPL {} must equal the SS DPL {} (non-conforming code)",
-                          a, dpl_of(a), ss_dpl);
+            return r.fail(sec_segments,
+                          "guest CS access rights {:#x}: DPL {} must equal the SS DPL {} (non-conforming code)", a,
+                          dpl_of(a), ss_dpl);
         if ((type == 13 || type == 15) && dpl_of(a) > ss_dpl)
-            return r.fail(sec_segments, "guest CS access rights {:#x}: DPL {} must not exceed the SS DPL {} (conforming code)",
-                          a, dpl_of(a), ss_dpl);
+            return r.fail(sec_segments,
+                          "guest CS access rights {:#x}: DPL {} must not exceed the SS DPL {} (conforming code)", a,
+                          dpl_of(a), ss_dpl);
         if (!(a & ar::p)) return r.fail(sec_segments, "guest CS access rights {:#x}: P must be 1", a);
-        if (a & 0xf00) return r.fail(sec_segments, "guest CS access rights {:#x}: bits 11:8 are reserved", a);
+        if (a & ar::reserved & 0xfff)
+            return r.fail(sec_segments, "guest CS access rights {:#x}: bits 11:8 are reserved", a);
         if (m.ia32e && (a & ar::l) && (a & ar::db))
             return r.fail(sec_segments, "guest CS access rights {:#x}: D/B must be 0 when L=1 in IA-32e mode", a);
         if (const char* message = check_granularity(cs, r)) return message;
-        if (a & 0xfffe0000) return r.fail(sec_segments, "guest CS access rights {:#x}: bits 31:17 are reserved", a);
+        if (a & ar::reserved & ~0xfffu)
+            return r.fail(sec_segments, "guest CS access rights {:#x}: bits 31:17 are reserved", a);
 
         // SS: the DPL rules hold even when SS is unusable (its DPL is the CPL).
         a = g.ss.access_rights;
@@ -302,14 +314,16 @@ const char* check_segments(const GuestState& g, const Mode& m, Report& r)
             return r.fail(sec_segments, "guest SS access rights {:#x}: type {} must be 3 or 7 (read/write data)", a,
                           type_of(a));
         if (!m.unrestricted && dpl_of(a) != (g.ss.selector & 3u))
-            return r.fail(sec_segments,
-                          "guest SS access rights {:#x}: DPL {} must equal the selector's RPL {} (no unrestricted guest)",
-                          a, dpl_of(a), g.ss.selector & 3u);
+            return r.fail(
+                sec_segments,
+                "guest SS access rights {:#x}: DPL {} must equal the selector's RPL {} (no unrestricted guest)", a,
+                dpl_of(a), g.ss.selector & 3u);
         if ((type == 3 || !m.pe) && dpl_of(a) != 0)
             return r.fail(sec_segments, "guest SS access rights {:#x}: DPL must be 0 {}", a,
                           m.pe ? Str("when CS has type 3") : Str("when CR0.PE=0"));
         if (usable(g.ss)) {
-            if (!(a & ar::s)) return r.fail(sec_segments, "guest SS access rights {:#x}: S must be 1 (code or data)", a);
+            if (!(a & ar::s))
+                return r.fail(sec_segments, "guest SS access rights {:#x}: S must be 1 (code or data)", a);
             if (const char* message = check_common_rights(ss, r)) return message;
         }
 
@@ -321,7 +335,8 @@ const char* check_segments(const GuestState& g, const Mode& m, Report& r)
                 return r.fail(sec_segments, "guest {} access rights {:#x}: type {} must have the accessed bit (0) set",
                               n.name, a, type);
             if ((type & 8) && !(type & 2))
-                return r.fail(sec_segments, "guest {} access rights {:#x}: code type {} must be readable", n.name, a, type);
+                return r.fail(sec_segments, "guest {} access rights {:#x}: code type {} must be readable", n.name, a,
+                              type);
             if (!(a & ar::s))
                 return r.fail(sec_segments, "guest {} access rights {:#x}: S must be 1 (code or data)", n.name, a);
             unsigned rpl = n.s.selector & 3u;
@@ -337,8 +352,8 @@ const char* check_segments(const GuestState& g, const Mode& m, Report& r)
     // TR.
     uint32_t a = g.tr.access_rights;
     if (m.ia32e && type_of(a) != 11)
-        return r.fail(sec_segments, "guest TR access rights {:#x}: type {} must be 11 (busy 64-bit TSS) in IA-32e mode", a,
-                      type_of(a));
+        return r.fail(sec_segments, "guest TR access rights {:#x}: type {} must be 11 (busy 64-bit TSS) in IA-32e mode",
+                      a, type_of(a));
     if (!m.ia32e && type_of(a) != 3 && type_of(a) != 11)
         return r.fail(sec_segments, "guest TR access rights {:#x}: type {} must be 3 or 11 (busy TSS)", a, type_of(a));
     if (a & ar::s) return r.fail(sec_segments, "guest TR access rights {:#x}: S must be 0 (system segment)", a);
@@ -375,10 +390,12 @@ const char* check_rip_rflags(const GuestState& g, const Mode& m, Report& r)
     if (long64 && m.linear_bits < 64) {
         uint64_t high = g.rip >> m.linear_bits;
         if (high != 0 && high != (~0ull >> m.linear_bits))
-            return r.fail(sec_rip, "guest RIP {:#x}: bits 63:{} must be identical in 64-bit mode", g.rip, m.linear_bits);
+            return r.fail(sec_rip, "guest RIP {:#x}: bits 63:{} must be identical in 64-bit mode", g.rip,
+                          m.linear_bits);
     }
     if (g.rflags & rflags_reserved)
-        return r.fail(sec_rip, "guest RFLAGS {:#x}: reserved bits {:#x} must be 0", g.rflags, g.rflags & rflags_reserved);
+        return r.fail(sec_rip, "guest RFLAGS {:#x}: reserved bits {:#x} must be 0", g.rflags,
+                      g.rflags & rflags_reserved);
     if (!(g.rflags & 2)) return r.fail(sec_rip, "guest RFLAGS {:#x}: bit 1 must be 1", g.rflags);
     if ((g.rflags & rflags_vm) && (m.ia32e || !m.pe))
         return r.fail(sec_rip, "guest RFLAGS {:#x}: VM must be 0 {}", g.rflags,
@@ -391,10 +408,10 @@ const char* check_rip_rflags(const GuestState& g, const Mode& m, Report& r)
 constexpr const char* activity_name(uint32_t state)
 {
     switch (state) {
-    case activity::active: return "active";
-    case activity::hlt: return "HLT";
-    case activity::shutdown: return "shutdown";
-    case activity::wait_for_sipi: return "wait-for-SIPI";
+        case activity::active: return "active";
+        case activity::hlt: return "HLT";
+        case activity::shutdown: return "shutdown";
+        case activity::wait_for_sipi: return "wait-for-SIPI";
     }
     return "?";
 }
@@ -404,14 +421,14 @@ constexpr const char* activity_name(uint32_t state)
 bool event_allowed(uint32_t state, uint32_t type, uint32_t vector)
 {
     switch (state) {
-    case activity::active: return true;
-    case activity::hlt:
-        return type == interruption::external || type == interruption::nmi ||
-               (type == interruption::hardware_exception && (vector == 1 || vector == 18)) ||
-               (type == interruption::other_event && vector == 0);
-    case activity::shutdown:
-        return type == interruption::nmi || (type == interruption::hardware_exception && vector == 18);
-    default: return false;
+        case activity::active: return true;
+        case activity::hlt:
+            return type == interruption::external || type == interruption::nmi ||
+                   (type == interruption::hardware_exception && (vector == 1 || vector == 18)) ||
+                   (type == interruption::other_event && vector == 0);
+        case activity::shutdown:
+            return type == interruption::nmi || (type == interruption::hardware_exception && vector == 18);
+        default: return false;
     }
 }
 
@@ -420,11 +437,10 @@ const char* check_non_register(const GuestState& g, const EntryContext& c, const
 {
     uint32_t state = g.activity_state;
     uint32_t blocking = g.interruptibility;
-    if (state > activity::wait_for_sipi)
-        return r.fail(sec_non_register, "guest activity state {}: must be 0-3", state);
+    if (state > activity::wait_for_sipi) return r.fail(sec_non_register, "guest activity state {}: must be 0-3", state);
     if (state != activity::active && !bit(caps.misc, 5 + state))
-        return r.fail(sec_non_register, "guest activity state {} ({}): not supported (IA32_VMX_MISC bit {} is 0)", state,
-                      activity_name(state), 5 + state);
+        return r.fail(sec_non_register, "guest activity state {} ({}): not supported (IA32_VMX_MISC bit {} is 0)",
+                      state, activity_name(state), 5 + state);
     if (state == activity::hlt && dpl_of(g.ss.access_rights) != 0)
         return r.fail(sec_non_register, "guest activity state 1 (HLT): needs SS DPL 0 (SS access rights {:#x})",
                       g.ss.access_rights);
@@ -445,8 +461,9 @@ const char* check_non_register(const GuestState& g, const EntryContext& c, const
         return r.fail(sec_non_register, "guest interruptibility state {:#x}: blocking by STI and by MOV SS together",
                       blocking);
     if (sti && !(g.rflags & rflags_if))
-        return r.fail(sec_non_register, "guest interruptibility state {:#x}: blocking by STI needs RFLAGS.IF=1 (RFLAGS {:#x})",
-                      blocking, g.rflags);
+        return r.fail(sec_non_register,
+                      "guest interruptibility state {:#x}: blocking by STI needs RFLAGS.IF=1 (RFLAGS {:#x})", blocking,
+                      g.rflags);
     if ((sti || mov_ss) && m.injecting && m.event_type == interruption::external)
         return r.fail(sec_non_register,
                       "guest interruptibility state {:#x}: blocking by STI or MOV SS while injecting an external "
@@ -485,8 +502,8 @@ const char* check_non_register(const GuestState& g, const EntryContext& c, const
     }
     if (pending & pending_rtm) {
         if (pending & (0xfffull | pending_bs))
-            return r.fail(sec_non_register, "guest pending debug exceptions {:#x}: RTM (bit 16) excludes bits 11:0 and 14",
-                          pending);
+            return r.fail(sec_non_register,
+                          "guest pending debug exceptions {:#x}: RTM (bit 16) excludes bits 11:0 and 14", pending);
         if (mov_ss)
             return r.fail(sec_non_register,
                           "guest pending debug exceptions {:#x}: RTM (bit 16) excludes blocking by MOV SS", pending);

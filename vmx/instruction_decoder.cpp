@@ -3,7 +3,7 @@
 namespace x86_decode {
 namespace {
 
-enum : uint16_t {
+enum : uint32_t {
     supported = 1u << 0,
     has_modrm = 1u << 1,
     byte_op = 1u << 2,
@@ -11,16 +11,21 @@ enum : uint16_t {
     immz = 1u << 4,        // 16 bits with a 16-bit operand size, else 32 (sign-extended to 64)
     moffs = 1u << 5,       // an address-size offset instead of ModRM (A0-A3)
     group1 = 1u << 6,      // 80-83: the operation is ModRM.reg
-    group_mov = 1u << 7,   // C6/C7: /0 only
-    group_test = 1u << 8,  // F6/F7: /0 (TEST imm) only; the others are not MMIO instructions here
+    group_zero = 1u << 7,  // C6/C7 (MOV), 8F (POP): /0 only
+    group3 = 1u << 8,      // F6/F7: /0 TEST imm, /2 NOT, /3 NEG; /1 and MUL/IMUL/DIV/IDIV are not MMIO
+                           // instructions here
     group_bt = 1u << 9,    // 0F BA: /4-/7
     source8 = 1u << 10,    // MOVZX/MOVSX r, r/m8
     source16 = 1u << 11,   // MOVZX/MOVSX r, r/m16
     invalid64 = 1u << 12,  // #UD in 64-bit mode
+    group5 = 1u << 13,     // FE/FF: /0 INC, /1 DEC, FF /6 PUSH; FF /2-/5 CALL/JMP unsupported; the rest #UD
+    stack_op = 1u << 14,   // PUSH/POP: 64 bits by default in 64-bit mode (16 with 66, no 32-bit form)
+    source32 = 1u << 15,   // MOVSXD r, r/m32; without REX.W the source has the register's size
+    only64 = 1u << 16,     // outside 64-bit mode another instruction (63: ARPL): unsupported
 };
 
 struct OpcodeInfo {
-    uint16_t flags;
+    uint32_t flags;
     Operation operation;
     Form form;
 };
@@ -31,8 +36,8 @@ struct OpcodeMap {
 constexpr OpcodeMap make_one_byte_map()
 {
     OpcodeMap m{};
-    auto set = [&](unsigned opcode, uint16_t flags, Operation op, Form form) {
-        m.entry[opcode] = {uint16_t(flags | supported), op, form};
+    auto set = [&](unsigned opcode, uint32_t flags, Operation op, Form form) {
+        m.entry[opcode] = {flags | supported, op, form};
     };
     for (unsigned alu = 0; alu < 8; ++alu) {
         Operation op = Operation(alu);
@@ -44,6 +49,7 @@ constexpr OpcodeMap make_one_byte_map()
     set(0x80, has_modrm | group1 | byte_op | imm8, Operation::add, Form::rm_imm);
     set(0x81, has_modrm | group1 | immz, Operation::add, Form::rm_imm);
     set(0x82, has_modrm | group1 | byte_op | imm8 | invalid64, Operation::add, Form::rm_imm);
+    set(0x63, has_modrm | source32 | only64, Operation::movsx, Form::reg_rm);
     set(0x83, has_modrm | group1 | imm8, Operation::add, Form::rm_imm);
     set(0x84, has_modrm | byte_op, Operation::test, Form::rm_reg);
     set(0x85, has_modrm, Operation::test, Form::rm_reg);
@@ -53,6 +59,7 @@ constexpr OpcodeMap make_one_byte_map()
     set(0x89, has_modrm, Operation::mov, Form::rm_reg);
     set(0x8a, has_modrm | byte_op, Operation::mov, Form::reg_rm);
     set(0x8b, has_modrm, Operation::mov, Form::reg_rm);
+    set(0x8f, has_modrm | group_zero | stack_op, Operation::pop, Form::rm);
     set(0xa0, moffs | byte_op, Operation::mov, Form::reg_rm);
     set(0xa1, moffs, Operation::mov, Form::reg_rm);
     set(0xa2, moffs | byte_op, Operation::mov, Form::rm_reg);
@@ -63,18 +70,20 @@ constexpr OpcodeMap make_one_byte_map()
     set(0xab, 0, Operation::stos, Form::string);
     set(0xac, byte_op, Operation::lods, Form::string);
     set(0xad, 0, Operation::lods, Form::string);
-    set(0xc6, has_modrm | group_mov | byte_op | imm8, Operation::mov, Form::rm_imm);
-    set(0xc7, has_modrm | group_mov | immz, Operation::mov, Form::rm_imm);
-    set(0xf6, has_modrm | group_test | byte_op, Operation::test, Form::rm_imm);
-    set(0xf7, has_modrm | group_test, Operation::test, Form::rm_imm);
+    set(0xc6, has_modrm | group_zero | byte_op | imm8, Operation::mov, Form::rm_imm);
+    set(0xc7, has_modrm | group_zero | immz, Operation::mov, Form::rm_imm);
+    set(0xf6, has_modrm | group3 | byte_op, Operation::test, Form::rm_imm);
+    set(0xf7, has_modrm | group3, Operation::test, Form::rm_imm);
+    set(0xfe, has_modrm | group5 | byte_op, Operation::inc, Form::rm);
+    set(0xff, has_modrm | group5, Operation::inc, Form::rm);
     return m;
 }
 
 constexpr OpcodeMap make_two_byte_map()
 {
     OpcodeMap m{};
-    auto set = [&](unsigned opcode, uint16_t flags, Operation op, Form form) {
-        m.entry[opcode] = {uint16_t(flags | supported), op, form};
+    auto set = [&](unsigned opcode, uint32_t flags, Operation op, Form form) {
+        m.entry[opcode] = {flags | supported, op, form};
     };
     set(0xa3, has_modrm, Operation::bt, Form::rm_reg);
     set(0xab, has_modrm, Operation::bts, Form::rm_reg);
@@ -85,6 +94,8 @@ constexpr OpcodeMap make_two_byte_map()
     set(0xb7, has_modrm | source16, Operation::movzx, Form::reg_rm);
     set(0xbe, has_modrm | source8, Operation::movsx, Form::reg_rm);
     set(0xbf, has_modrm | source16, Operation::movsx, Form::reg_rm);
+    set(0xb0, has_modrm | byte_op, Operation::cmpxchg, Form::rm_reg);
+    set(0xb1, has_modrm, Operation::cmpxchg, Form::rm_reg);
     return m;
 }
 
@@ -183,6 +194,8 @@ bool lock_allowed(const Instruction& insn)
     case Operation::and_: case Operation::sub: case Operation::xor_:
         return insn.form != Form::reg_rm;
     case Operation::xchg: case Operation::bts: case Operation::btr: case Operation::btc:
+    case Operation::inc: case Operation::dec: case Operation::not_: case Operation::neg:
+    case Operation::cmpxchg:
         return true;
     default:
         return false;
@@ -257,15 +270,22 @@ DecodeStatus decode(const uint8_t* bytes, size_t count, CpuMode mode, Instructio
         }
         info = &two_byte_map.entry[b];
     }
-    const uint16_t flags = info->flags;
+    const uint32_t flags = info->flags;
     if (!(flags & supported)) return DecodeStatus::unsupported;
     if ((flags & invalid64) && long64) return DecodeStatus::invalid_opcode;
+    if ((flags & only64) && !long64) return DecodeStatus::unsupported;
 
     out.operation = info->operation;
     out.form = info->form;
     out.rex = rex != 0;
     out.operand_size = flags & byte_op ? 1 : rex & 8 ? 8 : operand_size_prefix != default16 ? 2 : 4;
-    out.memory_size = flags & source8 ? 1 : flags & source16 ? 2 : out.operand_size;
+    // SDM Vol. 2 "PUSH"/"POP": in 64-bit mode 64 bits unless 66 (without REX.W) makes it 16.
+    const uint8_t stack_operand_size = long64 && !(rex & 8) && !operand_size_prefix ? 8 : out.operand_size;
+    if (flags & stack_op) out.operand_size = stack_operand_size;
+    out.memory_size = flags & source8    ? 1
+                      : flags & source16 ? 2
+                      : flags & source32 ? (out.operand_size == 8 ? 4 : out.operand_size)
+                                         : out.operand_size;
     out.address_size = long64 ? (address_size_prefix ? 4 : 8) : address_size_prefix != default16 ? 2 : 4;
 
     unsigned immediate_size = flags & imm8 ? 1 : flags & immz ? (out.operand_size == 2 ? 2 : 4) : 0;
@@ -280,13 +300,30 @@ DecodeStatus decode(const uint8_t* bytes, size_t count, CpuMode mode, Instructio
             return r.error;
         }
         if (flags & group1) out.operation = Operation(extension);
-        if (flags & group_mov && extension != 0) {
-            // C6 F8 / C7 F8 are XABORT/XBEGIN; the rest of the group is undefined.
-            return modrm == 0xf8 ? DecodeStatus::unsupported : DecodeStatus::invalid_opcode;
+        if (flags & group_zero && extension != 0) {
+            // C6 F8 / C7 F8 are XABORT/XBEGIN; the rest of the group (and 8F /1-/7) is undefined.
+            return modrm == 0xf8 && out.opcode[0] != 0x8f ? DecodeStatus::unsupported : DecodeStatus::invalid_opcode;
         }
-        if (flags & group_test) {
-            if (extension != 0) return DecodeStatus::unsupported;
-            immediate_size = out.operand_size == 1 ? 1 : out.operand_size == 2 ? 2 : 4;
+        if (flags & group3) {
+            if (extension == 2 || extension == 3) {
+                out.operation = extension == 2 ? Operation::not_ : Operation::neg;
+                out.form = Form::rm;
+            } else if (extension == 0) {
+                immediate_size = out.operand_size == 1 ? 1 : out.operand_size == 2 ? 2 : 4;
+            } else {
+                return DecodeStatus::unsupported;
+            }
+        }
+        if (flags & group5) {
+            // SDM Vol. 2 Table A-6, groups 4 (FE) and 5 (FF).
+            if (extension == 0 || extension == 1) {
+                out.operation = extension == 0 ? Operation::inc : Operation::dec;
+            } else if (extension == 6 && !(flags & byte_op)) {
+                out.operation = Operation::push;
+                out.operand_size = out.memory_size = stack_operand_size;
+            } else {
+                return extension == 7 || (flags & byte_op) ? DecodeStatus::invalid_opcode : DecodeStatus::unsupported;
+            }
         }
         if (flags & group_bt) {
             if (extension < 4) return DecodeStatus::invalid_opcode;

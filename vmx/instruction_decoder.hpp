@@ -9,9 +9,13 @@
 //   00-03 08-0B 10-13 18-1B 20-23 28-2B 30-33 38-3B  ADD OR ADC SBB AND SUB XOR CMP r/m,r / r,r/m
 //   80 81 82 83 /0-/7  the same with an immediate (82 is #UD in 64-bit mode)
 //   84 85 TEST r/m,r   86 87 XCHG r/m,r   88-8B MOV   A0-A3 MOV moffs   C6 C7 /0 MOV r/m,imm
-//   A4 A5 MOVS   AA AB STOS   AC AD LODS   F6 F7 /0 TEST r/m,imm
+//   A4 A5 MOVS   AA AB STOS   AC AD LODS   F6 F7 /0 TEST r/m,imm   F6 F7 /2 /3 NOT NEG r/m
+//   FE FF /0 /1 INC DEC r/m   FF /6 PUSH r/m   8F /0 POP r/m   63 MOVSXD r,r/m (64-bit mode only)
 //   0F B6 B7 MOVZX   0F BE BF MOVSX   0F A3 AB B3 BB BT BTS BTR BTC r/m,r   0F BA /4-/7 with imm8
-// Anything else is DecodeStatus::unsupported with the opcode bytes filled in for the report.
+//   0F B0 B1 CMPXCHG r/m,r
+// Anything else is DecodeStatus::unsupported with the opcode bytes filled in for the report; in
+// particular 40-4F outside 64-bit mode (INC/DEC of a register: never a memory access), 63 outside
+// 64-bit mode (ARPL), FF /2-/5 (CALL/JMP through memory) and F6/F7 /1 /4-/7.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -30,6 +34,7 @@ constexpr unsigned max_instruction_length = 15;  // SDM Vol. 2 2.3.11: longer is
 enum class Operation : uint8_t {
     add, or_, adc, sbb, and_, sub, xor_, cmp,  // ModRM.reg order of group 1 (80-83)
     mov, movzx, movsx, test, xchg, bt, bts, btr, btc, movs, stos, lods,
+    inc, dec, not_, neg, cmpxchg, push, pop,
 };
 
 enum class Form : uint8_t {
@@ -37,12 +42,14 @@ enum class Form : uint8_t {
     reg_rm,  // the register is the destination: 8A, 03, A0/A1, 0F B6
     rm_imm,  // r/m is the destination, the immediate the source: C6, 80, F6 /0, 0F BA
     string,  // MOVS, STOS, LODS: operands implied by rSI, rDI and rAX
+    rm,      // r/m is the only explicit operand: INC, DEC, NOT, NEG; PUSH, POP (the stack is implied)
 };
 
 enum class DecodeStatus : uint8_t {
     ok,
     unsupported,     // a valid (or unknown) instruction outside the list above
-    invalid_opcode,  // #UD: LOCK where it is not allowed, 82 in 64-bit mode, C6/C7 /1-/6, 0F BA /0-/3
+    invalid_opcode,  // #UD: LOCK where it is not allowed, 82 in 64-bit mode, C6/C7 /1-/6, 0F BA /0-/3,
+                     // FE /2-/7, FF /7, 8F /1-/7
     too_long,        // more than 15 bytes: #GP(0)
     truncated,       // `count` ended before the instruction did
 };
@@ -53,7 +60,8 @@ struct Instruction {
     uint8_t length;
     uint8_t opcode[3];  // for reports; also filled for unsupported opcodes
     uint8_t opcode_length;
-    uint8_t operand_size;  // bytes: 1, 2, 4, 8 (the register's size for MOVZX/MOVSX)
+    uint8_t operand_size;  // bytes: 1, 2, 4, 8 (the register's size for MOVZX/MOVSX/MOVSXD; for PUSH
+                           // and POP the size pushed: 64-bit mode has 8 and, with 66, 2)
     uint8_t memory_size;   // bytes read or written at the memory operand
     uint8_t address_size;  // bytes: 2, 4, 8
     uint8_t segment;       // seg::*: of the memory operand (of the source for MOVS and LODS)

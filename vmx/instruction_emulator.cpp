@@ -255,6 +255,48 @@ Result emulate_string(const Instruction& insn, const GuestContext& guest, GuestR
     return result;
 }
 
+// The stack side of PUSH and POP (SDM Vol. 1 6.2, Vol. 2 "PUSH", "POP"): SS:rSP with the stack's
+// address size; translated like a string element, and RAM only.
+struct StackAccess {
+    Span span;
+    uint64_t new_rsp;  // rSP after the instruction
+};
+
+unsigned stack_address_size(const GuestContext& guest)
+{
+    if (guest.mode == CpuMode::long64) return 8;
+    if (guest.stack_address_size == 2 || guest.stack_address_size == 4) return guest.stack_address_size;
+    return guest.mode == CpuMode::protected32 ? 4 : 2;
+}
+
+bool prepare_stack(const Instruction& insn, const GuestContext& guest, const GuestRegisters& regs, StackAccess& stack,
+                   Result& result)
+{
+    const unsigned size = insn.operand_size, address_size = stack_address_size(guest);
+    const bool push = insn.operation == Operation::push;
+    const uint64_t rsp = regs.gpr[reg::rsp];
+    stack.new_rsp = rsp;
+    add_address_register(stack.new_rsp, push ? 0 - uint64_t(size) : uint64_t(size), address_size);
+    // PUSH writes below the old rSP, POP reads at it.
+    const uint64_t offset = (push ? stack.new_rsp : rsp) & mask_of(address_size);
+    if (address_size < 8 && offset + size - 1 > mask_of(address_size)) {
+        result.outcome = Outcome::stack_fault;  // past the top of the stack segment's offsets
+        return false;
+    }
+    uint64_t linear;
+    if (!to_linear(guest, seg::ss, offset, size, linear, result) ||
+        !translate_span(guest, linear, size, push ? AccessKind::write : AccessKind::read, stack.span, result))
+        return false;
+    const GuestRam& ram = ram_of(guest);
+    for (unsigned i = 0; i < stack.span.pieces; ++i) {
+        if (!ram.contains(stack.span.gpa[i], stack.span.size[i])) {
+            result.outcome = Outcome::unsupported;
+            return false;
+        }
+    }
+    return true;
+}
+
 }  // namespace
 
 Result fetch_instruction(const GuestContext& guest, uint64_t rip, uint8_t (&bytes)[x86_decode::max_instruction_length],
@@ -310,12 +352,19 @@ Result emulate(const uint8_t* bytes, size_t count, const GuestContext& guest, Gu
     const unsigned size = insn.operand_size, memory_size = insn.memory_size;
     const Operation op = insn.operation;
     const bool bit_op = op == Operation::bt || op == Operation::bts || op == Operation::btr || op == Operation::btc;
-    uint64_t source = insn.form == Form::rm_imm ? insn.immediate : read_register(regs, insn.reg, size, insn.rex);
+    const bool stack_op = op == Operation::push || op == Operation::pop;
+    uint64_t source = insn.form == Form::rm_imm ? insn.immediate
+                      : insn.form == Form::rm   ? 0
+                                                : read_register(regs, insn.reg, size, insn.rex);
+
+    // POP addresses its destination with the incremented rSP (SDM Vol. 2 "POP").
+    uint64_t new_rsp = regs.gpr[reg::rsp];
+    if (op == Operation::pop) add_address_register(new_rsp, size, stack_address_size(guest));
 
     // Effective address (SDM Vol. 1 3.7.5); RIP-relative counts from the next instruction.
     uint64_t offset = uint64_t(insn.displacement);
     if (insn.rip_relative) offset += regs.rip + insn.length;
-    if (insn.base >= 0) offset += regs.gpr[insn.base];
+    if (insn.base >= 0) offset += insn.base == int8_t(reg::rsp) ? new_rsp : regs.gpr[insn.base];
     if (insn.index >= 0) offset += regs.gpr[insn.index] * insn.scale;
     if (bit_op && insn.form == Form::rm_reg) {
         // A register bit offset is signed and selects the operand-sized word it falls in
@@ -329,6 +378,14 @@ Result emulate(const uint8_t* bytes, size_t count, const GuestContext& guest, Gu
     if (!to_linear(guest, insn.segment, offset, memory_size, linear, result)) return result;
     const uint64_t page_offset = linear & (page_size - 1);
     if (page_offset + memory_size > page_size || page_offset != (faulting_gpa & (page_size - 1))) return result;
+
+    // The stack is translated (and POP's value read) before the device is touched.
+    StackAccess stack{};
+    uint64_t stack_value = 0;
+    if (stack_op) {
+        if (!prepare_stack(insn, guest, regs, stack, result)) return result;
+        if (op == Operation::pop && !read_span(guest, mmio, stack.span, size, stack_value, result)) return result;
+    }
 
     const uint64_t gpa = faulting_gpa;
     uint64_t memory = 0;
@@ -387,6 +444,45 @@ Result emulate(const uint8_t* bytes, size_t count, const GuestContext& guest, Gu
             uint64_t value = alu(op, memory, source, size, rflags);
             if (op != Operation::cmp && !store(value)) return result;
         }
+        break;
+    case Operation::inc:
+    case Operation::dec: {
+        // SDM Vol. 2 "INC", "DEC": CF is not affected.
+        if (!load()) return result;
+        const uint64_t carry = rflags & cf;
+        uint64_t value = alu(op == Operation::inc ? Operation::add : Operation::sub, memory, 1, size, rflags);
+        rflags = (rflags & ~cf) | carry;
+        if (!store(value)) return result;
+        break;
+    }
+    case Operation::not_:
+        if (!load() || !store(~memory)) return result;
+        break;
+    case Operation::neg: {
+        // SDM Vol. 2 "NEG": CF = (operand != 0), the rest as 0 - operand; the borrow of 0 - x is
+        // exactly x != 0.
+        if (!load()) return result;
+        uint64_t value = alu(Operation::sub, 0, memory, size, rflags);
+        if (!store(value)) return result;
+        break;
+    }
+    case Operation::cmpxchg: {
+        // SDM Vol. 2 "CMPXCHG": flags of CMP accumulator, r/m; the r/m always gets a write (the
+        // source when equal, its own value back otherwise; see the header).
+        if (!load()) return result;
+        alu(Operation::cmp, read_register(regs, reg::rax, size, true), memory, size, rflags);
+        const bool equal = rflags & zf;
+        if (!store(equal ? source : memory)) return result;
+        if (!equal) write_register(regs, reg::rax, size, true, memory);
+        break;
+    }
+    case Operation::push:
+        if (!load() || !write_span(guest, mmio, stack.span, size, memory, result)) return result;
+        regs.gpr[reg::rsp] = stack.new_rsp;
+        break;
+    case Operation::pop:
+        if (!store(stack_value)) return result;
+        regs.gpr[reg::rsp] = stack.new_rsp;
         break;
     default:
         result.outcome = Outcome::unsupported;

@@ -3,21 +3,40 @@
 // device model, update registers, RFLAGS and RIP. Pure: guest memory is GuestRam, devices are
 // callbacks, so this unit also runs in host tests.
 //
-// Instructions: those of instruction_decoder.hpp with a memory operand. MOV/MOVZX/MOVSX/ALU/TEST/
-// XCHG/BT* make exactly one access, at `faulting_gpa` (the VMCS guest-physical address of the
-// exit: the hardware has already translated the linear address and checked its rights, and the
-// guest's TLB may legitimately differ from its page tables); the page offset of the decoded
-// operand must match it and the access may not cross a page, else Outcome::unsupported.
-// MOVS/STOS/LODS (with REP/REPNE, which act alike on them) translate every element through the
-// guest's page tables instead, since each iteration touches new addresses: a guest-physical
-// address inside GuestRam is RAM, anything else goes to the callbacks.
+// Instructions: those of instruction_decoder.hpp with a memory operand. MOV/MOVZX/MOVSX/MOVSXD/
+// ALU/TEST/XCHG/BT*/INC/DEC/NOT/NEG/CMPXCHG make their access(es) at `faulting_gpa` only (the VMCS
+// guest-physical address of the exit: the hardware has already translated the linear address and
+// checked its rights, and the guest's TLB may legitimately differ from its page tables); the page
+// offset of the decoded operand must match it and the access may not cross a page, else
+// Outcome::unsupported. MOVS/STOS/LODS (with REP/REPNE, which act alike on them) translate every
+// element through the guest's page tables instead, since each iteration touches new addresses: a
+// guest-physical address inside GuestRam is RAM, anything else goes to the callbacks.
+// PUSH r/m and POP r/m make their r/m access at `faulting_gpa` like the first group, and their
+// stack access at SS:rSP through the guest's page tables like a string element; the stack must be
+// RAM (else Outcome::unsupported: the exit may then have been the stack access, not the r/m one). The stack is translated,
+// and for POP read, before the device is touched, so a #PF/#SS on it has no side effect. POP with
+// rSP as the base addresses its destination with the incremented rSP, PUSH with the old one (SDM
+// Vol. 2 "POP", "PUSH").
 //
 // Exactness notes. Logical operations (AND/OR/XOR/TEST) clear CF, OF and AF (AF is undefined in
 // the SDM; AF = 0 is what current processors produce). BT* change only CF. 32-bit register writes
 // zero-extend to 64 bits in every mode (the upper half is undefined outside 64-bit mode). Segment
 // limits and attributes are not checked (the hardware checked the access that exited; later REP
 // iterations are not limit-checked); 64-bit mode checks canonical addresses (#GP, #SS via SS).
-// Linear addresses outside 64-bit mode wrap at 4 GiB; A20 masking is not modelled.
+// Linear addresses outside 64-bit mode wrap at 4 GiB; A20 masking is not modelled. A stack access
+// past offset 0xffff (16-bit stack) or 0xffffffff (32-bit stack) is #SS(0), as the limit check of
+// a flat or 64 KiB stack segment would make it.
+// INC/DEC keep CF and set OF/SF/ZF/AF/PF as ADD/SUB of 1; NOT changes no flag; NEG sets the flags
+// of SUB 0 - x, which makes CF = (x != 0). CMPXCHG sets the flags of CMP accumulator, r/m; on a
+// mismatch it loads the accumulator (a 32-bit load zero-extends RAX) and, like the processor (SDM
+// Vol. 2 "CMPXCHG": "the destination operand receives a write cycle without regard to the result
+// of the comparison") and KVM's emulator (em_cmpxchg writes the old value back, which for MMIO is
+// a plain write), writes the value it read back to the device. A device therefore sees the same
+// read-then-write sequence as behind real hardware; rewriting the value just read is idempotent
+// for storage registers, and where a write has side effects (an EOI register, an ICR) real
+// hardware would trigger them too, so no guest can rely on their absence. A read-modify-write is
+// a read callback then a write callback; LOCK does not make the pair atomic against other vCPUs
+// (a device model shared between vCPUs serializes itself if it must).
 // Not handled here, left to the caller: RFLAGS.TF single-step traps, RF, the interrupt shadow.
 #pragma once
 #include <cstddef>
@@ -43,6 +62,11 @@ struct GuestContext {
     unsigned cpl;  // 3: accesses are user-mode accesses for the page walk
     guest_paging::PagingRegisters paging;
     uint64_t segment_base[6];  // indexed by x86_decode::seg; 64-bit mode uses only FS and GS
+    // Outside 64-bit mode the stack's address size is SS.B (SDM Vol. 3A 3.4.5, the D/B flag of
+    // the SS descriptor; the VMCS guest SS access rights bit 14): 4 when set, 2 when clear. 0
+    // means "as the code segment": 2 in real and protected16 mode, 4 in protected32. 64-bit mode
+    // always uses RSP (8) and ignores this.
+    uint8_t stack_address_size;
     const GuestRam* ram;
 };
 

@@ -142,15 +142,28 @@ TEST(Cmdline, QuoteInsideUnquotedValue)
     EXPECT_EQ(r.error_expected, "quotes only around a whole value, as in key=\"a b\"");
 }
 
-TEST(Cmdline, QuoteOutsideAValue)
+TEST(Cmdline, QuoteInsideAKey)
 {
-    auto r = tokenize("ok \"a b\"");
+    auto r = tokenize("ok k\"ey=v");
     EXPECT_EQ(r.words, (Words{{"ok", "", false}}));
-    EXPECT_EQ(r.error, "quote outside a value in \"a");
+    EXPECT_EQ(r.error, "quote outside a value in k\"ey=v");
     EXPECT_EQ(r.error_key, "");
-    EXPECT_EQ(r.error_text, "\"a");
+    EXPECT_EQ(r.error_text, "k\"ey=v");
+}
 
-    EXPECT_EQ(tokenize("k\"ey=v").error, "quote outside a value in k\"ey=v");
+// GRUB hands a module2 argument with a blank in it back wrapped in quotes as a whole.
+TEST(Cmdline, WholeQuotedWordsAsGrubWritesThem)
+{
+    auto r = tokenize("name=vm1 \"cmdline=name=vm1 expect_mem=32M\" \"bare word\" \"e=\"");
+    EXPECT_EQ(r.error, "");
+    EXPECT_EQ(r.words, (Words{{"name", "vm1", true},
+                              {"cmdline", "name=vm1 expect_mem=32M", true},
+                              {"bare word", "", false},
+                              {"e", "", true}}));
+    EXPECT_EQ(tokenize("\"a=b c").error, "unterminated quote in \"a=b c");
+    EXPECT_EQ(tokenize("\"a=b\"c").error, "text after the closing quote in \"a=b\"c");
+    EXPECT_EQ(tokenize("\"=b\"").error, "missing key before '=' in \"=b\"");
+    EXPECT_EQ(tokenize("\"a=say \\\"hi\\\"\"").words, (Words{{"a", "say \\\"hi\\\"", true}}));
 }
 
 TEST(Cmdline, MissingKey)

@@ -43,7 +43,10 @@ Case protected_mode(const CapabilityMsrs& caps = broadwell)
     return {multiboot_start_state(caps, 0x100000).guest, context_for(caps), caps};
 }
 
-Case real_mode(const CapabilityMsrs& caps = broadwell) { return {reset_start_state(caps).guest, context_for(caps), caps}; }
+Case real_mode(const CapabilityMsrs& caps = broadwell)
+{
+    return {reset_start_state(caps).guest, context_for(caps), caps};
+}
 
 // 64-bit mode as Linux runs: paging with PAE, EFER.LME/LMA/SCE/NXE, a 64-bit code segment.
 Case long_mode()
@@ -131,7 +134,7 @@ TEST(StartStates, ResetIsRealModeAtTheResetVector)
     StartState s = reset_start_state(broadwell);
     const GuestState& g = s.guest;
     EXPECT_EQ(s.cr0_read_shadow, 0x60000010u);  // CD|NW|ET as after RESET
-    EXPECT_EQ(g.cr0, 0x30u);                     // CD/NW kept out of the processor, NE forced
+    EXPECT_EQ(g.cr0, 0x30u);                    // CD/NW kept out of the processor, NE forced
     EXPECT_EQ(g.cr4, 0x2000u);
     EXPECT_EQ(g.rip, 0xfff0u);
     EXPECT_EQ(g.cs.selector, 0xf000);
@@ -209,15 +212,18 @@ TEST(EntryControlChecks, InterruptionInformation)
     const Row rows[] = {
         {0x80001020, "VM-entry interruption information 0x80001020: bits 30:12 are reserved"},
         {0x80000120, "VM-entry interruption information 0x80000120: interruption type 1 is reserved"},
-        {0x80000701, "VM-entry interruption information 0x80000701: type 7 (other event) needs vector 0 and monitor "
-                     "trap flag support"},
+        {0x80000701,
+         "VM-entry interruption information 0x80000701: type 7 (other event) needs vector 0 and monitor "
+         "trap flag support"},
         {0x80000203, "VM-entry interruption information 0x80000203: an NMI must have vector 2"},
         {0x80000320, "VM-entry interruption information 0x80000320: a hardware exception needs a vector below 32"},
-        {0x8000030d, "VM-entry interruption information 0x8000030d: deliver-error-code must be 1 for vector 13 in "
-                     "protected mode"},
+        {0x8000030d,
+         "VM-entry interruption information 0x8000030d: deliver-error-code must be 1 for vector 13 in "
+         "protected mode"},
         {0x80000b06, "VM-entry interruption information 0x80000b06: deliver-error-code must be 0 for vector 6"},
-        {0x80000820, "VM-entry interruption information 0x80000820: deliver-error-code must be 0 for interruption "
-                     "type 0"},
+        {0x80000820,
+         "VM-entry interruption information 0x80000820: deliver-error-code must be 0 for interruption "
+         "type 0"},
     };
     for (const Row& row : rows) {
         Case c = protected_mode();
@@ -235,6 +241,20 @@ TEST(EntryControlChecks, InterruptionInformation)
     // An invalid field is ignored when its valid bit is clear.
     Case c = protected_mode();
     c.context.interruption_info = 0x7fffffff;
+    EXPECT_EQ(check(c), "");
+}
+
+TEST(EntryControlChecks, ErrorCodeFitsIn16Bits)
+{
+    Case c = protected_mode();
+    c.context.interruption_info = 0x80000b0e;  // #PF
+    c.context.exception_error_code = 0x10002;
+    EXPECT_EQ(check(c), "VM-entry exception error code 0x10002: bits 31:16 must be 0" + entry_fields);
+    c.context.exception_error_code = 0xffff;
+    EXPECT_EQ(check(c), "");
+    c.context.interruption_info = 0x8000030e;  // without an error code the field is not used
+    c.caps.basic |= 1ull << 56;
+    c.context.exception_error_code = 0x10002;
     EXPECT_EQ(check(c), "");
 }
 
@@ -267,8 +287,8 @@ TEST(EntryControlChecks, SoftwareInterruptInstructionLength)
     EXPECT_EQ(check(c),
               "VM-entry instruction length 0: must be 1-15 to inject a software interrupt or exception" + entry_fields);
     c.context.instruction_length = 16;
-    EXPECT_EQ(check(c),
-              "VM-entry instruction length 16: must be 1-15 to inject a software interrupt or exception" + entry_fields);
+    EXPECT_EQ(check(c), "VM-entry instruction length 16: must be 1-15 to inject a software interrupt or exception" +
+                            entry_fields);
     c.context.instruction_length = 2;
     EXPECT_EQ(check(c), "");
     c.caps = skylake;  // IA32_VMX_MISC[30]: zero-length injection allowed
@@ -284,13 +304,14 @@ TEST(EntryControlRegisterChecks, Cr0)
     c.guest.cr0 = 0x80000030;
     EXPECT_EQ(check(c), "guest CR0 0x80000030: PG=1 needs PE=1" + crs);
     c.guest.cr0 = 0x11;
-    EXPECT_EQ(check(c), "guest CR0 0x11: bits 0x20 must be 1 in VMX operation (IA32_VMX_CR0_FIXED0 0x80000021, PE "
-                        "and PG exempt with unrestricted guest)" +
-                            crs);
-    c.guest.cr0 = 0x100000031;
     EXPECT_EQ(check(c),
-              "guest CR0 0x100000031: bits 0x100000000 must be 0 in VMX operation (IA32_VMX_CR0_FIXED1 0xffffffff)" +
+              "guest CR0 0x11: bits 0x20 must be 1 in VMX operation (IA32_VMX_CR0_FIXED0 0x80000021, PE "
+              "and PG exempt with unrestricted guest)" +
                   crs);
+    c.guest.cr0 = 0x100000031;
+    EXPECT_EQ(
+        check(c),
+        "guest CR0 0x100000031: bits 0x100000000 must be 0 in VMX operation (IA32_VMX_CR0_FIXED1 0xffffffff)" + crs);
     c.guest.cr0 = 0x60000031;  // CD and NW are never checked
     EXPECT_EQ(check(c), "");
 }
@@ -414,8 +435,8 @@ TEST(EntrySegmentChecks, Selectors)
 
     c = restricted_paged();
     c.guest.ss.selector = 0x13;
-    EXPECT_EQ(check(c), "guest SS selector 0x13: RPL must equal the CS selector's RPL 0 (no unrestricted guest)" +
-                            segments);
+    EXPECT_EQ(check(c),
+              "guest SS selector 0x13: RPL must equal the CS selector's RPL 0 (no unrestricted guest)" + segments);
 }
 
 TEST(EntrySegmentChecks, Virtual8086)
@@ -456,8 +477,9 @@ TEST(EntrySegmentChecks, CodeSegment)
         std::string expected;
     };
     const Row rows[] = {
-        {0xc09a, "guest CS access rights 0xc09a: type 10 must be 9, 11, 13 or 15 (accessed code), or 3 with "
-                 "unrestricted guest"},
+        {0xc09a,
+         "guest CS access rights 0xc09a: type 10 must be 9, 11, 13 or 15 (accessed code), or 3 with "
+         "unrestricted guest"},
         {0xc08b, "guest CS access rights 0xc08b: S must be 1 (code or data)"},
         {0xc0f3, "guest CS access rights 0xc0f3: DPL must be 0 for type 3"},
         {0xc0fb, "guest CS access rights 0xc0fb: DPL 3 must equal the SS DPL 0 (non-conforming code)"},
@@ -465,7 +487,8 @@ TEST(EntrySegmentChecks, CodeSegment)
         {0xc01b, "guest CS access rights 0xc01b: P must be 1"},
         {0xc19b, "guest CS access rights 0xc19b: bits 11:8 are reserved"},
         {0x2c09b, "guest CS access rights 0x2c09b: bits 31:17 are reserved"},
-        {0x409b, "guest CS limit 0xffffffff with access rights 0x409b: G must be 1 when limit bits 31:20 are not all 0"},
+        {0x409b,
+         "guest CS limit 0xffffffff with access rights 0x409b: G must be 1 when limit bits 31:20 are not all 0"},
     };
     for (const Row& row : rows) {
         Case c = protected_mode();
@@ -479,8 +502,9 @@ TEST(EntrySegmentChecks, CodeSegment)
     EXPECT_EQ(check(c), "");
     c.guest.cs.limit = 0xffffe;
     c.guest.cs.access_rights = 0xc09b;
-    EXPECT_EQ(check(c), "guest CS limit 0xffffe with access rights 0xc09b: G must be 0 unless limit bits 11:0 are all 1" +
-                            segments);
+    EXPECT_EQ(
+        check(c),
+        "guest CS limit 0xffffe with access rights 0xc09b: G must be 0 unless limit bits 11:0 are all 1" + segments);
     c = restricted_paged();
     c.guest.cs.access_rights = 0xc093;
     EXPECT_EQ(check(c), "guest CS access rights 0xc093: type 3 must be 9, 11, 13 or 15 (accessed code)" + segments);
@@ -543,18 +567,20 @@ TEST(EntrySegmentChecks, DataSegments)
     EXPECT_EQ(check(c), "guest FS access rights 0xc083: S must be 1 (code or data)" + segments);
     c = protected_mode();
     c.guest.ds.access_rights = 0x4093;
-    EXPECT_EQ(check(c), "guest DS limit 0xffffffff with access rights 0x4093: G must be 1 when limit bits 31:20 are "
-                        "not all 0" +
-                            segments);
+    EXPECT_EQ(check(c),
+              "guest DS limit 0xffffffff with access rights 0x4093: G must be 1 when limit bits 31:20 are "
+              "not all 0" +
+                  segments);
     c = protected_mode();
     c.guest.es.access_rights = 0xc493;
     EXPECT_EQ(check(c), "guest ES access rights 0xc493: bits 11:8 are reserved" + segments);
 
     c = restricted_paged();
     c.guest.ds.selector = 0x13;
-    EXPECT_EQ(check(c), "guest DS access rights 0xc093: DPL 0 must not be below the selector's RPL 3 (no "
-                        "unrestricted guest)" +
-                            segments);
+    EXPECT_EQ(check(c),
+              "guest DS access rights 0xc093: DPL 0 must not be below the selector's RPL 3 (no "
+              "unrestricted guest)" +
+                  segments);
 
     // Unusable registers are not checked at all.
     c = protected_mode();
@@ -580,8 +606,8 @@ TEST(EntrySegmentChecks, TaskRegister)
     c.guest.tr.access_rights = 0x0b;
     EXPECT_EQ(check(c), "guest TR access rights 0xb: P must be 1" + segments);
     c.guest.tr.access_rights = 0x808b;
-    EXPECT_EQ(check(c), "guest TR limit 0x67 with access rights 0x808b: G must be 0 unless limit bits 11:0 are all 1" +
-                            segments);
+    EXPECT_EQ(check(c),
+              "guest TR limit 0x67 with access rights 0x808b: G must be 0 unless limit bits 11:0 are all 1" + segments);
 }
 
 TEST(EntrySegmentChecks, LdtRegister)
@@ -675,8 +701,8 @@ TEST(EntryNonRegisterChecks, ActivityState)
     c = protected_mode();
     c.caps.misc &= ~(1ull << 8);
     c.guest.activity_state = activity::wait_for_sipi;
-    EXPECT_EQ(check(c), "guest activity state 3 (wait-for-SIPI): not supported (IA32_VMX_MISC bit 8 is 0)" +
-                            non_register);
+    EXPECT_EQ(check(c),
+              "guest activity state 3 (wait-for-SIPI): not supported (IA32_VMX_MISC bit 8 is 0)" + non_register);
     c.caps = broadwell;
     EXPECT_EQ(check(c), "");
 
@@ -692,9 +718,10 @@ TEST(EntryNonRegisterChecks, ActivityState)
     c.guest.rflags |= rflags_if;
     c.guest.activity_state = activity::hlt;
     c.guest.interruptibility = interruptibility::sti;
-    EXPECT_EQ(check(c), "guest activity state 1 (HLT): must be active with blocking by STI or MOV SS "
-                        "(interruptibility 0x1)" +
-                            non_register);
+    EXPECT_EQ(check(c),
+              "guest activity state 1 (HLT): must be active with blocking by STI or MOV SS "
+              "(interruptibility 0x1)" +
+                  non_register);
 }
 
 TEST(EntryNonRegisterChecks, EventsEachActivityStateTakes)
@@ -705,12 +732,12 @@ TEST(EntryNonRegisterChecks, EventsEachActivityStateTakes)
         bool allowed;
     };
     const Row rows[] = {
-        {activity::hlt, 0x80000030, true},        {activity::hlt, 0x80000202, true},
-        {activity::hlt, 0x80000301, true},        {activity::hlt, 0x80000312, true},
-        {activity::hlt, 0x80000700, true},        {activity::hlt, 0x80000b0d, false},
-        {activity::hlt, 0x80000603, false},       {activity::shutdown, 0x80000202, true},
-        {activity::shutdown, 0x80000312, true},   {activity::shutdown, 0x80000030, false},
-        {activity::shutdown, 0x80000301, false},  {activity::wait_for_sipi, 0x80000202, false},
+        {activity::hlt, 0x80000030, true},       {activity::hlt, 0x80000202, true},
+        {activity::hlt, 0x80000301, true},       {activity::hlt, 0x80000312, true},
+        {activity::hlt, 0x80000700, true},       {activity::hlt, 0x80000b0d, false},
+        {activity::hlt, 0x80000603, false},      {activity::shutdown, 0x80000202, true},
+        {activity::shutdown, 0x80000312, true},  {activity::shutdown, 0x80000030, false},
+        {activity::shutdown, 0x80000301, false}, {activity::wait_for_sipi, 0x80000202, false},
         {activity::active, 0x80000b0d, true},
     };
     for (const Row& row : rows) {
@@ -749,9 +776,10 @@ TEST(EntryNonRegisterChecks, Interruptibility)
     c.guest.rflags |= rflags_if;
     EXPECT_EQ(check(c), "");
     c.context.interruption_info = 0x80000030;
-    EXPECT_EQ(check(c), "guest interruptibility state 0x1: blocking by STI or MOV SS while injecting an external "
-                        "interrupt" +
-                            non_register);
+    EXPECT_EQ(check(c),
+              "guest interruptibility state 0x1: blocking by STI or MOV SS while injecting an external "
+              "interrupt" +
+                  non_register);
     c.guest.interruptibility = interruptibility::mov_ss;
     c.context.interruption_info = 0x80000202;
     EXPECT_EQ(check(c), "guest interruptibility state 0x2: blocking by MOV SS while injecting an NMI" + non_register);
@@ -759,7 +787,8 @@ TEST(EntryNonRegisterChecks, Interruptibility)
     c.guest.interruptibility = interruptibility::smi;
     EXPECT_EQ(check(c), "guest interruptibility state 0x4: blocking by SMI outside SMM" + non_register);
     c.guest.interruptibility = interruptibility::enclave | interruptibility::mov_ss;
-    EXPECT_EQ(check(c), "guest interruptibility state 0x12: enclave interruption with blocking by MOV SS" + non_register);
+    EXPECT_EQ(check(c),
+              "guest interruptibility state 0x12: enclave interruption with blocking by MOV SS" + non_register);
 }
 
 TEST(EntryNonRegisterChecks, NmiBlockingWithVirtualNmis)
@@ -786,22 +815,25 @@ TEST(EntryNonRegisterChecks, PendingDebugExceptions)
     c = protected_mode();
     c.guest.rflags |= rflags_if | rflags_tf;
     c.guest.interruptibility = interruptibility::sti;
-    EXPECT_EQ(check(c), "guest pending debug exceptions 0x0: BS must be 1 with RFLAGS.TF=1 and IA32_DEBUGCTL.BTF=0 "
-                        "under STI/MOV SS blocking or HLT" +
-                            non_register);
+    EXPECT_EQ(check(c),
+              "guest pending debug exceptions 0x0: BS must be 1 with RFLAGS.TF=1 and IA32_DEBUGCTL.BTF=0 "
+              "under STI/MOV SS blocking or HLT" +
+                  non_register);
     c.guest.pending_debug = 0x4000;
     EXPECT_EQ(check(c), "");
     c.guest.debugctl = 0x2;  // BTF: single-step on branches only
-    EXPECT_EQ(check(c), "guest pending debug exceptions 0x4000: BS must be 0 with RFLAGS.TF=0 or IA32_DEBUGCTL.BTF=1 "
-                        "under STI/MOV SS blocking or HLT" +
-                            non_register);
+    EXPECT_EQ(check(c),
+              "guest pending debug exceptions 0x4000: BS must be 0 with RFLAGS.TF=0 or IA32_DEBUGCTL.BTF=1 "
+              "under STI/MOV SS blocking or HLT" +
+                  non_register);
     // Without blocking or HLT the BS rule does not apply.
     c.guest.interruptibility = 0;
     EXPECT_EQ(check(c), "");
 
     c = protected_mode();
     c.guest.pending_debug = 0x10001;
-    EXPECT_EQ(check(c), "guest pending debug exceptions 0x10001: RTM (bit 16) excludes bits 11:0 and 14" + non_register);
+    EXPECT_EQ(check(c),
+              "guest pending debug exceptions 0x10001: RTM (bit 16) excludes bits 11:0 and 14" + non_register);
     c.guest.pending_debug = 0x10000;
     c.guest.interruptibility = interruptibility::mov_ss;
     EXPECT_EQ(check(c),
