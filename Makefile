@@ -9,7 +9,7 @@ BUILD := build
 # immediate (linker.ld). -mno-sse etc.: the hypervisor never touches guest-visible FPU/SIMD state.
 CXX := g++
 NASM := nasm
-KERNEL_CXXFLAGS := -std=c++20 -O2 -g -I. -Wall -Wextra -Werror -ffreestanding -fno-exceptions -fno-rtti \
+KERNEL_CXXFLAGS := -std=c++20 -Os -g -I. -Wall -Wextra -Werror -ffreestanding -fno-exceptions -fno-rtti \
     -fno-threadsafe-statics -fno-use-cxa-atexit -fno-asynchronous-unwind-tables -fno-stack-protector \
     -fno-pic -fno-pie -mcmodel=kernel -mno-red-zone -mno-mmx -mno-sse -mno-sse2 -mno-avx -mgeneral-regs-only \
     -fno-omit-frame-pointer -fno-optimize-sibling-calls -ffunction-sections -fdata-sections -nostdlib
@@ -30,13 +30,26 @@ $(BUILD)/kernel/%.asm.o: %.asm Makefile
 	@echo "  NASM    $<"
 	@$(NASM) -f elf64 -w+all -Werror -MD $(@:.o=.d) -o $@ $<
 
-# matryoshka-debug.elf keeps the symbols and DWARF for gdb/addr2line; GRUB gets the stripped copy.
+# matryoshka-debug.elf keeps the symbols and DWARF for gdb/addr2line; GRUB gets a fully stripped copy.
+# -Os: the image stays small (NOVA-like); exit paths are short either way.
 $(BUILD)/matryoshka-debug.elf: $(KERNEL_OBJS) linker.ld
 	@echo "  LD      $@"
 	@ld $(KERNEL_LDFLAGS) -o $@ $(KERNEL_OBJS)
 
 $(BUILD)/matryoshka.elf: $(BUILD)/matryoshka-debug.elf
-	@objcopy --strip-debug $< $@
+	@objcopy --strip-all $< $@
+
+# The benchmark image: the same objects, but exit dispatch built with the "floor" exit.
+BENCH_FLOOR_OBJ := $(BUILD)/bench/vmx/exit_dispatch.o
+$(BENCH_FLOOR_OBJ): vmx/exit_dispatch.cpp Makefile
+	@mkdir -p $(dir $@)
+	@echo "  CXX     $< (bench floor)"
+	@$(CXX) $(KERNEL_CXXFLAGS) -DMATRYOSHKA_BENCH_FLOOR -MMD -MP -c $< -o $@
+
+$(BUILD)/matryoshka-bench.elf: $(filter-out $(BUILD)/kernel/vmx/exit_dispatch.o,$(KERNEL_OBJS)) $(BENCH_FLOOR_OBJ) linker.ld
+	@echo "  LD      $@"
+	@ld $(KERNEL_LDFLAGS) -o $@ $(filter %.o,$^)
+	@objcopy --strip-all $@
 
 # The ISO carries GRUB for BIOS (i386-pc) and UEFI (x86_64-efi): one file for CD and USB.
 $(BUILD)/matryoshka.iso: $(BUILD)/matryoshka.elf tools/grub.cfg
@@ -105,7 +118,7 @@ run: deps
 	@tools/run-vm --cpus 2 --name run
 
 bench: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory all $(BUILD)/matryoshka-bench.elf $(BUILD)/guests/bench.elf
 	@tools/bench
 
 clean:

@@ -44,9 +44,18 @@ constexpr ExitTable table;
 
 }  // namespace
 
+// The benchmark image (make bench) answers VMCALL 0x7ffe before any other work: the cheapest
+// exit there can be, the "floor" other exits are compared with. Not in the shipped image.
+#ifdef MATRYOSHKA_BENCH_FLOOR
+constexpr uint64_t kFloorHypercall = 0x7ffe;
+#endif
+
 ExitAction handle_exit(Vcpu& vcpu, uint32_t reason)
 {
     uint32_t basic = reason & 0xffff;
+#ifdef MATRYOSHKA_BENCH_FLOOR
+    if (basic == exit_reason::vmcall && vcpu.regs.gpr[reg::rax] == kFloorHypercall) return ExitAction::skip_instruction;
+#endif
     if (basic < exit_reason::count) ++vcpu.exits[basic];
     ExitHandler handler = basic < exit_reason::count ? table.handlers[basic] : nullptr;
     if (handler) return handler(vcpu, vmcs::read(vmcs::FieldNatural::exit_qualification));

@@ -422,8 +422,8 @@ TEST(Decoder, UnsupportedAndInvalid)
     EXPECT_EQ(d.status, DecodeStatus::unsupported);
     EXPECT_EQ(d.insn.opcode_length, 3);
     EXPECT_EQ(d.insn.opcode[2], 0x00);
-    EXPECT_EQ(run64({0xff, 0x00}).status, DecodeStatus::unsupported);      // inc dword [rax]
-    EXPECT_EQ(run64({0xf7, 0x10}).status, DecodeStatus::unsupported);      // not dword [rax]
+    EXPECT_EQ(run64({0xff, 0x10}).status, DecodeStatus::unsupported);      // call [rax]
+    EXPECT_EQ(run64({0xf7, 0x20}).status, DecodeStatus::unsupported);      // mul dword [rax]
     EXPECT_EQ(run64({0xc5, 0xf8, 0x77}).status, DecodeStatus::unsupported);  // VEX
     EXPECT_EQ(run64({0xc7, 0xf8, 0, 0, 0, 0}).status, DecodeStatus::unsupported);  // xbegin
 
@@ -442,6 +442,222 @@ TEST(Decoder, UnsupportedAndInvalid)
     ASSERT_EQ(or82.status, DecodeStatus::ok);
     EXPECT_EQ(or82.insn.operation, Operation::or_);
     EXPECT_EQ(or82.insn.length, 3);
+}
+
+TEST(Decoder, IncDecNotNeg)
+{
+    Decoded d = run64({0xff, 0x05, 0x80, 0x00, 0xe0, 0xfe});  // inc dword [rip+0xfee00080]
+    ASSERT_EQ(d.status, DecodeStatus::ok);
+    EXPECT_EQ(d.insn.length, 6);
+    EXPECT_EQ(d.insn.operation, Operation::inc);
+    EXPECT_EQ(d.insn.form, Form::rm);
+    EXPECT_EQ(d.insn.operand_size, 4);
+    EXPECT_EQ(d.insn.memory_size, 4);
+    EXPECT_TRUE(d.insn.rip_relative);
+    EXPECT_EQ(d.insn.immediate, 0u);
+
+    d = run32({0xff, 0x0d, 0x80, 0x00, 0xe0, 0xfe});  // dec dword [0xfee00080]
+    ASSERT_EQ(d.status, DecodeStatus::ok);
+    EXPECT_EQ(d.insn.length, 6);
+    EXPECT_EQ(d.insn.operation, Operation::dec);
+    EXPECT_FALSE(d.insn.rip_relative);
+    EXPECT_EQ(d.insn.base, -1);
+
+    d = run64({0xfe, 0x48, 0x10});  // dec byte [rax+0x10]
+    ASSERT_EQ(d.status, DecodeStatus::ok);
+    EXPECT_EQ(d.insn.length, 3);
+    EXPECT_EQ(d.insn.operation, Operation::dec);
+    EXPECT_EQ(d.insn.operand_size, 1);
+
+    d = run64({0xf0, 0x49, 0xff, 0x44, 0x24, 0x08});  // lock inc qword [r12+8]
+    ASSERT_EQ(d.status, DecodeStatus::ok);
+    EXPECT_EQ(d.insn.length, 6);
+    EXPECT_EQ(d.insn.operand_size, 8);
+    EXPECT_EQ(d.insn.base, 12);
+    EXPECT_TRUE(d.insn.lock);
+
+    d = run16({0xfe, 0x06, 0x34, 0x12});  // inc byte [0x1234]
+    ASSERT_EQ(d.status, DecodeStatus::ok);
+    EXPECT_EQ(d.insn.length, 4);
+    EXPECT_EQ(d.insn.displacement, 0x1234);
+
+    d = run64({0x66, 0xf7, 0x50, 0x04});  // not word [rax+4]
+    ASSERT_EQ(d.status, DecodeStatus::ok);
+    EXPECT_EQ(d.insn.length, 4);
+    EXPECT_EQ(d.insn.operation, Operation::not_);
+    EXPECT_EQ(d.insn.form, Form::rm);
+    EXPECT_EQ(d.insn.operand_size, 2);
+
+    // neg byte [rbx+rcx*2+0x100]: no immediate follows, unlike F6 /0.
+    d = run64({0xf6, 0x9c, 0x4b, 0x00, 0x01, 0x00, 0x00});
+    ASSERT_EQ(d.status, DecodeStatus::ok);
+    EXPECT_EQ(d.insn.length, 7);
+    EXPECT_EQ(d.insn.operation, Operation::neg);
+    EXPECT_EQ(d.insn.operand_size, 1);
+    EXPECT_EQ(d.insn.index, 1);
+    EXPECT_EQ(d.insn.scale, 2);
+    EXPECT_EQ(d.insn.displacement, 0x100);
+    EXPECT_EQ(run64({0xf0, 0xf7, 0x18}).status, DecodeStatus::ok);  // lock neg dword [rax]
+
+    // Register forms decode but have no memory operand.
+    d = run64({0xff, 0xc0});  // inc eax
+    ASSERT_EQ(d.status, DecodeStatus::ok);
+    EXPECT_FALSE(d.insn.memory);
+    EXPECT_EQ(d.insn.length, 2);
+    EXPECT_EQ(run64({0xf0, 0xff, 0xc0}).status, DecodeStatus::invalid_opcode);  // lock inc eax
+
+    // 40-4F: REX in 64-bit mode; INC/DEC of a register (never memory) elsewhere.
+    d = run64({0x48, 0xff, 0x00});  // inc qword [rax]
+    ASSERT_EQ(d.status, DecodeStatus::ok);
+    EXPECT_EQ(d.insn.operand_size, 8);
+    EXPECT_EQ(d.insn.length, 3);
+    d = run32({0x48, 0xff, 0x00});  // dec eax; inc dword [eax]
+    EXPECT_EQ(d.status, DecodeStatus::unsupported);
+    EXPECT_EQ(d.insn.opcode[0], 0x48);
+    EXPECT_EQ(d.insn.opcode_length, 1);
+    EXPECT_EQ(run16({0x4f}).status, DecodeStatus::unsupported);
+
+    // The rest of groups 3, 4 and 5.
+    EXPECT_EQ(run64({0xf6, 0x08, 0x01}).status, DecodeStatus::unsupported);  // F6 /1
+    EXPECT_EQ(run64({0xf7, 0x38}).status, DecodeStatus::unsupported);        // idiv dword [rax]
+    for (uint8_t ext = 2; ext < 8; ++ext)
+        EXPECT_EQ(run64({0xfe, uint8_t(ext << 3)}).status, DecodeStatus::invalid_opcode) << int(ext);
+    EXPECT_EQ(run64({0xff, 0x18}).status, DecodeStatus::unsupported);  // call far [rax]
+    EXPECT_EQ(run64({0xff, 0x20}).status, DecodeStatus::unsupported);  // jmp [rax]
+    EXPECT_EQ(run64({0xff, 0x28}).status, DecodeStatus::unsupported);  // jmp far [rax]
+    EXPECT_EQ(run64({0xff, 0x38}).status, DecodeStatus::invalid_opcode);  // FF /7
+    EXPECT_EQ(run64({0xff, 0x04}).status, DecodeStatus::truncated);       // SIB missing
+    EXPECT_EQ(run64({0xfe}).status, DecodeStatus::truncated);
+}
+
+TEST(Decoder, Cmpxchg)
+{
+    Decoded d = run32({0xf0, 0x0f, 0xb1, 0x15, 0x80, 0x00, 0xe0, 0xfe});  // lock cmpxchg [0xfee00080], edx
+    ASSERT_EQ(d.status, DecodeStatus::ok);
+    EXPECT_EQ(d.insn.length, 8);
+    EXPECT_EQ(d.insn.operation, Operation::cmpxchg);
+    EXPECT_EQ(d.insn.form, Form::rm_reg);
+    EXPECT_EQ(d.insn.reg, 2);
+    EXPECT_EQ(d.insn.operand_size, 4);
+    EXPECT_TRUE(d.insn.lock);
+    EXPECT_EQ(d.insn.opcode_length, 2);
+    EXPECT_EQ(d.insn.opcode[1], 0xb1);
+
+    d = run64({0x44, 0x0f, 0xb0, 0x43, 0x7f});  // cmpxchg [rbx+0x7f], r8b
+    ASSERT_EQ(d.status, DecodeStatus::ok);
+    EXPECT_EQ(d.insn.length, 5);
+    EXPECT_EQ(d.insn.operand_size, 1);
+    EXPECT_EQ(d.insn.reg, 8);
+    EXPECT_EQ(d.insn.base, 3);
+
+    d = run64({0x66, 0x0f, 0xb1, 0x0c, 0x85, 0x00, 0x10, 0x00, 0x00});  // cmpxchg [rax*4+0x1000], cx
+    ASSERT_EQ(d.status, DecodeStatus::ok);
+    EXPECT_EQ(d.insn.length, 9);
+    EXPECT_EQ(d.insn.operand_size, 2);
+    EXPECT_EQ(d.insn.base, -1);
+    EXPECT_EQ(d.insn.index, 0);
+
+    d = run64({0xf2, 0xf0, 0x48, 0x0f, 0xb1, 0x0b});  // xacquire lock cmpxchg [rbx], rcx
+    ASSERT_EQ(d.status, DecodeStatus::ok);
+    EXPECT_EQ(d.insn.length, 6);
+    EXPECT_EQ(d.insn.operand_size, 8);
+
+    EXPECT_EQ(run64({0xf0, 0x0f, 0xb1, 0xc8}).status, DecodeStatus::invalid_opcode);  // lock cmpxchg eax, ecx
+    EXPECT_EQ(run64({0x0f, 0xb1}).status, DecodeStatus::truncated);
+    EXPECT_EQ(run64({0x0f, 0xb1, 0x05, 0, 0, 0}).status, DecodeStatus::truncated);
+}
+
+TEST(Decoder, PushPop)
+{
+    Decoded d = run32({0xff, 0x35, 0x30, 0x00, 0xe0, 0xfe});  // push dword [0xfee00030]
+    ASSERT_EQ(d.status, DecodeStatus::ok);
+    EXPECT_EQ(d.insn.length, 6);
+    EXPECT_EQ(d.insn.operation, Operation::push);
+    EXPECT_EQ(d.insn.form, Form::rm);
+    EXPECT_EQ(d.insn.operand_size, 4);
+    EXPECT_EQ(d.insn.memory_size, 4);
+
+    d = run32({0x8f, 0x05, 0x80, 0x00, 0xe0, 0xfe});  // pop dword [0xfee00080]
+    ASSERT_EQ(d.status, DecodeStatus::ok);
+    EXPECT_EQ(d.insn.length, 6);
+    EXPECT_EQ(d.insn.operation, Operation::pop);
+    EXPECT_EQ(d.insn.form, Form::rm);
+    EXPECT_EQ(d.insn.operand_size, 4);
+
+    // 64-bit mode: 64 bits by default, 16 with 66, REX.W wins over 66; never 32.
+    d = run64({0xff, 0x33});  // push qword [rbx]
+    ASSERT_EQ(d.status, DecodeStatus::ok);
+    EXPECT_EQ(d.insn.operand_size, 8);
+    EXPECT_EQ(d.insn.memory_size, 8);
+    EXPECT_EQ(d.insn.length, 2);
+    d = run64({0x66, 0xff, 0x33});  // push word [rbx]
+    ASSERT_EQ(d.status, DecodeStatus::ok);
+    EXPECT_EQ(d.insn.operand_size, 2);
+    EXPECT_EQ(d.insn.memory_size, 2);
+    d = run64({0x66, 0x48, 0x8f, 0x03});  // pop qword [rbx]
+    ASSERT_EQ(d.status, DecodeStatus::ok);
+    EXPECT_EQ(d.insn.operand_size, 8);
+    d = run64({0x67, 0x8f, 0x03});  // pop qword [ebx]
+    ASSERT_EQ(d.status, DecodeStatus::ok);
+    EXPECT_EQ(d.insn.operand_size, 8);
+    EXPECT_EQ(d.insn.address_size, 4);
+    d = run64({0x8f, 0x84, 0x24, 0x00, 0x01, 0x00, 0x00});  // pop qword [rsp+0x100]
+    ASSERT_EQ(d.status, DecodeStatus::ok);
+    EXPECT_EQ(d.insn.length, 7);
+    EXPECT_EQ(d.insn.base, 4);
+    EXPECT_EQ(d.insn.segment, seg::ss);
+    d = run16({0xff, 0x36, 0x30, 0x00});  // push word [0x30]
+    ASSERT_EQ(d.status, DecodeStatus::ok);
+    EXPECT_EQ(d.insn.operand_size, 2);
+    EXPECT_EQ(d.insn.length, 4);
+    d = run16({0x66, 0x8f, 0x06, 0x80, 0x00});  // pop dword [0x80]
+    ASSERT_EQ(d.status, DecodeStatus::ok);
+    EXPECT_EQ(d.insn.operand_size, 4);
+    EXPECT_EQ(d.insn.length, 5);
+
+    EXPECT_EQ(run64({0xf0, 0xff, 0x33}).status, DecodeStatus::invalid_opcode);  // lock push
+    EXPECT_EQ(run64({0xf0, 0x8f, 0x03}).status, DecodeStatus::invalid_opcode);  // lock pop
+    for (uint8_t ext = 1; ext < 8; ++ext)
+        EXPECT_EQ(run32({0x8f, uint8_t(0x03 | ext << 3)}).status, DecodeStatus::invalid_opcode) << int(ext);
+    EXPECT_EQ(run64({0x8f, 0xf8}).status, DecodeStatus::invalid_opcode);  // not XBEGIN's exception
+    d = run64({0x8f, 0xc0});  // pop rax
+    ASSERT_EQ(d.status, DecodeStatus::ok);
+    EXPECT_FALSE(d.insn.memory);
+    EXPECT_EQ(run64({0x8f, 0x05, 0, 0, 0}).status, DecodeStatus::truncated);
+}
+
+TEST(Decoder, Movsxd)
+{
+    Decoded d = run64({0x48, 0x63, 0x43, 0x20});  // movsxd rax, dword [rbx+0x20]
+    ASSERT_EQ(d.status, DecodeStatus::ok);
+    EXPECT_EQ(d.insn.length, 4);
+    EXPECT_EQ(d.insn.operation, Operation::movsx);
+    EXPECT_EQ(d.insn.form, Form::reg_rm);
+    EXPECT_EQ(d.insn.operand_size, 8);
+    EXPECT_EQ(d.insn.memory_size, 4);
+    EXPECT_EQ(d.insn.opcode[0], 0x63);
+
+    d = run64({0x4c, 0x63, 0x3d, 0x10, 0x00, 0x00, 0x00});  // movsxd r15, [rip+0x10]
+    ASSERT_EQ(d.status, DecodeStatus::ok);
+    EXPECT_EQ(d.insn.length, 7);
+    EXPECT_EQ(d.insn.reg, 15);
+    EXPECT_TRUE(d.insn.rip_relative);
+
+    d = run64({0x63, 0x03});  // movsxd eax, [rbx]: as MOV
+    ASSERT_EQ(d.status, DecodeStatus::ok);
+    EXPECT_EQ(d.insn.operand_size, 4);
+    EXPECT_EQ(d.insn.memory_size, 4);
+    d = run64({0x66, 0x63, 0x03});  // movsxd ax, [rbx]
+    ASSERT_EQ(d.status, DecodeStatus::ok);
+    EXPECT_EQ(d.insn.operand_size, 2);
+    EXPECT_EQ(d.insn.memory_size, 2);
+
+    d = run32({0x63, 0x03});  // ARPL [ebx], ax outside 64-bit mode
+    EXPECT_EQ(d.status, DecodeStatus::unsupported);
+    EXPECT_EQ(d.insn.opcode[0], 0x63);
+    EXPECT_EQ(run16({0x63, 0x03}).status, DecodeStatus::unsupported);
+    EXPECT_EQ(run64({0xf0, 0x48, 0x63, 0x03}).status, DecodeStatus::invalid_opcode);
+    EXPECT_EQ(run64({0x48, 0x63}).status, DecodeStatus::truncated);
 }
 
 TEST(Decoder, RegisterFormsDecodeWithoutMemory)
