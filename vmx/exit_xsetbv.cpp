@@ -2,7 +2,7 @@
 // Features"). CPL and CR4.OSXSAVE are checked by the CPU before the exit; the value's rules are
 // the hypervisor's to apply. The guest's XCR0 lives in the register itself: the hypervisor
 // never uses extended state.
-#include "arch/cpu.hpp"
+#include "vmx/guest_cpuid.hpp"
 #include "vmx/events.hpp"
 #include "vmx/exit_handlers.hpp"
 
@@ -26,8 +26,8 @@ ExitAction handle_xsetbv(Vcpu& vcpu, uint64_t)
 {
     const uint64_t* gpr = vcpu.regs.gpr;
     uint64_t value = (gpr[reg::rdx] << 32) | uint32_t(gpr[reg::rax]);
-    auto leaf = cpu::cpuid(0xd, 0);
-    uint64_t supported = (uint64_t(leaf.edx) << 32) | leaf.eax;
+    // Only components the guest's CPUID shows: the host may have more (MPX, AMX) that are hidden.
+    uint64_t supported = vmx::guest_xcr0_allowed(guest_cpuid::query(vcpu, 0xd, 0));
     if (uint32_t(gpr[reg::rcx]) != 0 || !valid_xcr0(value, supported)) {
         events::inject_exception(vcpu, events::vector::gp, 0);
         return ExitAction::resume;

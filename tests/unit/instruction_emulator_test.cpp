@@ -375,11 +375,14 @@ TEST_F(Machine, FaultsLeaveStateAlone)
     const GuestRegisters before = regs;
     auto unchanged = [&] { return std::memcmp(&before, &regs, sizeof regs) == 0; };
 
-    Result r = run({0xff, 0x03}, apic + 0x10);  // inc dword [rbx]
+    Result r = run({0xff, 0x13}, apic + 0x10);  // call [rbx]
     EXPECT_EQ(r.outcome, Outcome::unsupported);
     EXPECT_EQ(r.opcode_length, 1);
     EXPECT_EQ(r.opcode[0], 0xff);
     r = run({0x0f, 0xc7, 0x0b}, apic + 0x10);  // cmpxchg8b
+    EXPECT_EQ(run({0xff, 0x03}, apic + 0x14).outcome, Outcome::unsupported);  // inc: not the faulting offset
+    EXPECT_EQ(run({0xf0, 0x0f, 0xb1, 0xc8}, apic + 0x10).outcome, Outcome::invalid_opcode);  // lock, register
+    EXPECT_EQ(run({0xff, 0x3b}, apic + 0x10).outcome, Outcome::invalid_opcode);  // FF /7
     EXPECT_EQ(r.outcome, Outcome::unsupported);
     EXPECT_EQ(r.opcode[1], 0xc7);
     EXPECT_EQ(run({0x89, 0xd8}, apic + 0x10).outcome, Outcome::unsupported);  // mov eax, ebx
@@ -401,6 +404,12 @@ TEST_F(Machine, FaultsLeaveStateAlone)
     EXPECT_EQ(run({0x89, 0x03}, 0xfed0'0010).outcome, Outcome::mmio_failed);  // no device there
     device.fail = true;
     EXPECT_EQ(run({0x87, 0x0b}, apic + 0x10).outcome, Outcome::mmio_failed);
+    EXPECT_EQ(run({0xff, 0x03}, apic + 0x10).outcome, Outcome::mmio_failed);        // inc
+    EXPECT_EQ(run({0x0f, 0xb1, 0x0b}, apic + 0x10).outcome, Outcome::mmio_failed);  // cmpxchg
+    regs.gpr[reg::rsp] = data_linear + 0x100;
+    EXPECT_EQ(run({0xff, 0x33}, apic + 0x10).outcome, Outcome::mmio_failed);  // push [rbx]
+    EXPECT_EQ(run({0x8f, 0x03}, apic + 0x10).outcome, Outcome::mmio_failed);  // pop [rbx]
+    regs.gpr[reg::rsp] = before.gpr[reg::rsp];
     EXPECT_TRUE(unchanged());
     EXPECT_TRUE(device.log.empty());
 }
@@ -582,6 +591,320 @@ TEST_F(Machine, FetchAndEmulateAtRip)
     EXPECT_EQ(r.outcome, Outcome::general_protection);
 }
 
+TEST_F(Machine, IncDecKeepCarry)
+{
+    regs.gpr[reg::rbx] = apic_linear + 0x80;
+    device.poke(apic + 0x80, 0x7fff'ffff);
+    regs.rflags = 0x2 | CF | ZF;
+    ASSERT_EQ(run({0xff, 0x03}, apic + 0x80).outcome, Outcome::done);  // inc dword [rbx]
+    EXPECT_EQ(device.peek(apic + 0x80), 0x8000'0000u);
+    EXPECT_EQ(regs.rflags, 0x2 | CF | OF | SF | AF | PF);  // CF kept; low byte 0: even
+    EXPECT_EQ(regs.rip, code_linear + 2);
+    EXPECT_EQ(device.log, (std::vector<Access>{{false, apic + 0x80, 4, 0x7fff'ffff}, {true, apic + 0x80, 4, 0x8000'0000}}));
+
+    device.poke(apic + 0x80, 0xff);
+    regs.rflags = 0x2;
+    ASSERT_EQ(run({0xfe, 0x03}, apic + 0x80).outcome, Outcome::done);  // inc byte [rbx]: no CF, unlike ADD
+    EXPECT_EQ(device.peek(apic + 0x80), 0u);
+    EXPECT_EQ(regs.rflags, 0x2 | ZF | AF | PF);
+
+    device.poke(apic + 0x80, 0x8000);
+    regs.rflags = 0x2 | CF;
+    ASSERT_EQ(run({0x66, 0xff, 0x0b}, apic + 0x80).outcome, Outcome::done);  // dec word [rbx]
+    EXPECT_EQ(device.peek(apic + 0x80), 0x7fffu);
+    EXPECT_EQ(regs.rflags, 0x2 | CF | OF | AF | PF);  // 0xff: eight bits
+
+    device.poke(apic + 0x80, 1);
+    regs.rflags = 0x2 | SF;
+    ASSERT_EQ(run({0xff, 0x0b}, apic + 0x80).outcome, Outcome::done);  // dec dword [rbx]
+    EXPECT_EQ(device.peek(apic + 0x80), 0u);
+    EXPECT_EQ(regs.rflags, 0x2 | ZF | PF);
+
+    device.poke(apic + 0x80, 0, 8);
+    regs.rflags = 0x2;
+    ASSERT_EQ(run({0xf0, 0x48, 0xff, 0x0b}, apic + 0x80).outcome, Outcome::done);  // lock dec qword [rbx]
+    EXPECT_EQ(device.peek(apic + 0x80, 8), ~0ull);
+    EXPECT_EQ(regs.rflags, 0x2 | SF | AF | PF);  // no CF, unlike SUB
+
+    device.poke(apic + 0x84, 0x0f);
+    regs.rflags = 0x2 | CF;
+    ASSERT_EQ(run({0xfe, 0x43, 0x04}, apic + 0x84).outcome, Outcome::done);  // inc byte [rbx+4]
+    EXPECT_EQ(device.peek(apic + 0x84), 0x10u);
+    EXPECT_EQ(regs.rflags, 0x2 | CF | AF);  // 0x10: one bit, PF clear
+
+    // 32-bit mode: inc dword [0xfee00080], the form of guests/lapic_mmio.c.
+    guest.mode = CpuMode::protected32;
+    guest.paging.cr4 = cr4::pse;
+    guest.paging.efer = 0;
+    guest.paging.cr0 = cr0::pe;  // paging off: linear = physical
+    device.poke(apic + 0x80, 0x40);
+    regs.rip = 0x1000;
+    ASSERT_EQ(run({0xff, 0x05, 0x80, 0x00, 0xe0, 0xfe}, apic + 0x80).outcome, Outcome::done);
+    EXPECT_EQ(device.peek(apic + 0x80), 0x41u);
+    EXPECT_EQ(regs.rip, 0x1006u);
+    ASSERT_EQ(run({0xff, 0x0d, 0x80, 0x00, 0xe0, 0xfe}, apic + 0x80).outcome, Outcome::done);
+    ASSERT_EQ(run({0xff, 0x0d, 0x80, 0x00, 0xe0, 0xfe}, apic + 0x80).outcome, Outcome::done);
+    EXPECT_EQ(device.peek(apic + 0x80), 0x3fu);
+}
+
+TEST_F(Machine, NotAndNeg)
+{
+    regs.gpr[reg::rbx] = apic_linear + 0x90;
+    device.poke(apic + 0x90, 0x0f0f'00ff);
+    regs.rflags = 0x2 | STATUS;
+    ASSERT_EQ(run({0xf7, 0x13}, apic + 0x90).outcome, Outcome::done);  // not dword [rbx]
+    EXPECT_EQ(device.peek(apic + 0x90), 0xf0f0'ff00u);
+    EXPECT_EQ(regs.rflags, 0x2 | STATUS);  // no flag changes
+    regs.rflags = 0x2;
+    ASSERT_EQ(run({0xf0, 0xf6, 0x13}, apic + 0x90).outcome, Outcome::done);  // lock not byte [rbx]
+    EXPECT_EQ(device.peek(apic + 0x90), 0xf0f0'ffffu);
+    EXPECT_EQ(regs.rflags, 0x2u);
+
+    device.poke(apic + 0x90, 0);
+    regs.rflags = 0x2 | CF | SF | OF | AF;
+    ASSERT_EQ(run({0xf7, 0x1b}, apic + 0x90).outcome, Outcome::done);  // neg dword [rbx]: 0
+    EXPECT_EQ(device.peek(apic + 0x90), 0u);
+    EXPECT_EQ(regs.rflags, 0x2 | ZF | PF);  // CF = (operand != 0)
+
+    device.poke(apic + 0x90, 0x80);
+    ASSERT_EQ(run({0xf6, 0x1b}, apic + 0x90).outcome, Outcome::done);  // neg byte [rbx]: 0x80
+    EXPECT_EQ(device.peek(apic + 0x90), 0x80u);
+    EXPECT_EQ(regs.rflags, 0x2 | CF | OF | SF);
+
+    device.poke(apic + 0x90, 1);
+    ASSERT_EQ(run({0x66, 0xf7, 0x1b}, apic + 0x90).outcome, Outcome::done);  // neg word [rbx]: 1
+    EXPECT_EQ(device.peek(apic + 0x90), 0xffffu);
+    EXPECT_EQ(regs.rflags, 0x2 | CF | SF | AF | PF);
+
+    device.poke(apic + 0x90, 0x8000'0000'0000'0001, 8);
+    ASSERT_EQ(run({0x48, 0xf7, 0x1b}, apic + 0x90).outcome, Outcome::done);  // neg qword [rbx]
+    EXPECT_EQ(device.peek(apic + 0x90, 8), 0x7fff'ffff'ffff'ffffu);
+    EXPECT_EQ(regs.rflags, 0x2 | CF | AF | PF);
+    EXPECT_EQ(regs.rip, code_linear + 2 + 3 + 2 + 2 + 3 + 3);
+}
+
+TEST_F(Machine, Cmpxchg)
+{
+    regs.gpr[reg::rbx] = apic_linear + 0x80;
+    device.poke(apic + 0x80, 0x21);
+    regs.gpr[reg::rax] = 0xdead'beef'0000'0021;
+    regs.gpr[reg::rcx] = 0x31;
+    regs.rflags = 0x2 | CF | SF;
+    ASSERT_EQ(run({0xf0, 0x0f, 0xb1, 0x0b}, apic + 0x80).outcome, Outcome::done);  // lock cmpxchg [rbx], ecx
+    EXPECT_EQ(device.log, (std::vector<Access>{{false, apic + 0x80, 4, 0x21}, {true, apic + 0x80, 4, 0x31}}));
+    EXPECT_EQ(regs.rflags, 0x2 | ZF | PF);
+    EXPECT_EQ(regs.gpr[reg::rax], 0xdead'beef'0000'0021u);  // not written on success
+    EXPECT_EQ(regs.rip, code_linear + 4);
+
+    // Mismatch: the accumulator takes the value (zero-extended) and the device gets it back.
+    device.log.clear();
+    regs.gpr[reg::rax] = 0xdead'beef'0000'0030;
+    ASSERT_EQ(run({0x0f, 0xb1, 0x0b}, apic + 0x80).outcome, Outcome::done);
+    EXPECT_EQ(device.log, (std::vector<Access>{{false, apic + 0x80, 4, 0x31}, {true, apic + 0x80, 4, 0x31}}));
+    EXPECT_EQ(regs.rflags, 0x2 | CF | SF | AF | PF);  // 0x30 - 0x31 = 0xffffffff
+    EXPECT_EQ(regs.gpr[reg::rax], 0x31u);
+    EXPECT_EQ(regs.gpr[reg::rcx], 0x31u);
+
+    // Byte form with AH as the source: AL is the accumulator.
+    device.poke(apic + 0x80, 0x05);
+    regs.gpr[reg::rax] = 0x9905;
+    ASSERT_EQ(run({0x0f, 0xb0, 0x23}, apic + 0x80).outcome, Outcome::done);  // cmpxchg [rbx], ah
+    EXPECT_EQ(device.peek(apic + 0x80), 0x99u);
+    EXPECT_EQ(regs.rflags, 0x2 | ZF | PF);
+    EXPECT_EQ(regs.gpr[reg::rax], 0x9905u);
+
+    // Word mismatch: AX is written, bits 63:16 stay.
+    device.poke(apic + 0x80, 0x1235);
+    regs.gpr[reg::rax] = 0xffff'ffff'ffff'1234;
+    ASSERT_EQ(run({0x66, 0x0f, 0xb1, 0x0b}, apic + 0x80).outcome, Outcome::done);
+    EXPECT_EQ(regs.gpr[reg::rax], 0xffff'ffff'ffff'1235u);
+    EXPECT_EQ(regs.rflags, 0x2 | CF | SF | AF | PF);
+    EXPECT_EQ(device.peek(apic + 0x80), 0x1235u);
+
+    // Qword: signed compare gives OF.
+    device.poke(apic + 0x80, 0x8000'0000'0000'0000, 8);
+    regs.gpr[reg::rax] = 1;
+    ASSERT_EQ(run({0x48, 0x0f, 0xb1, 0x0b}, apic + 0x80).outcome, Outcome::done);
+    EXPECT_EQ(regs.gpr[reg::rax], 0x8000'0000'0000'0000u);
+    EXPECT_EQ(regs.rflags, 0x2 | CF | OF | SF | AF);  // 1 - 0x80..0 = 0x80..01: PF odd
+    regs.gpr[reg::rcx] = 0x1234'5678'9abc'def0;
+    ASSERT_EQ(run({0x48, 0x0f, 0xb1, 0x0b}, apic + 0x80).outcome, Outcome::done);
+    EXPECT_EQ(device.peek(apic + 0x80, 8), 0x1234'5678'9abc'def0u);
+    EXPECT_EQ(regs.rflags, 0x2 | ZF | PF);
+
+    // The write-back of a mismatch failing leaves everything as it was.
+    struct ReadOnly {
+        static bool read(void* context, uint64_t gpa, unsigned size, uint64_t& value)
+        {
+            return FakeDevice::read(context, gpa, size, value);
+        }
+        static bool write(void*, uint64_t, unsigned, uint64_t) { return false; }
+    };
+    const GuestRegisters before = regs;
+    regs.gpr[reg::rax] = 0;
+    const GuestRegisters zeroed = regs;
+    const uint8_t bytes[] = {0x48, 0x0f, 0xb1, 0x0b};
+    MmioAccess read_only{ReadOnly::read, ReadOnly::write, &device};
+    EXPECT_EQ(emulate(bytes, sizeof bytes, guest, regs, apic + 0x80, read_only).outcome, Outcome::mmio_failed);
+    EXPECT_EQ(std::memcmp(&zeroed, &regs, sizeof regs), 0);
+    (void)before;
+}
+
+TEST_F(Machine, Movsxd)
+{
+    regs.gpr[reg::rbx] = apic_linear + 0x20;
+    device.poke(apic + 0x20, 0x8000'0001);
+    ASSERT_EQ(run({0x48, 0x63, 0x03}, apic + 0x20).outcome, Outcome::done);  // movsxd rax, [rbx]
+    EXPECT_EQ(regs.gpr[reg::rax], 0xffff'ffff'8000'0001u);
+    EXPECT_EQ(device.log, (std::vector<Access>{{false, apic + 0x20, 4, 0x8000'0001}}));
+    regs.gpr[15] = ~0ull;
+    ASSERT_EQ(run({0x4c, 0x63, 0x3b}, apic + 0x20).outcome, Outcome::done);  // movsxd r15, [rbx]
+    EXPECT_EQ(regs.gpr[15], 0xffff'ffff'8000'0001u);
+    regs.gpr[reg::rcx] = ~0ull;
+    ASSERT_EQ(run({0x63, 0x0b}, apic + 0x20).outcome, Outcome::done);  // movsxd ecx, [rbx]: zero-extends
+    EXPECT_EQ(regs.gpr[reg::rcx], 0x8000'0001u);
+    ASSERT_EQ(run({0x66, 0x63, 0x0b}, apic + 0x20).outcome, Outcome::done);  // movsxd cx, [rbx]
+    EXPECT_EQ(regs.gpr[reg::rcx], 0x8000'0001u);
+    EXPECT_EQ(regs.rflags, 0x2u);
+    EXPECT_TRUE(writes().empty());
+}
+
+TEST_F(Machine, PushAndPop)
+{
+    // Linear data page 0 is RAM 0x101000.
+    regs.gpr[reg::rbx] = apic_linear + 0x30;
+    regs.gpr[reg::rsp] = data_linear + 0x100;
+    regs.rflags = 0x2 | CF;
+    device.poke(apic + 0x30, 0x1122'3344'5566'7788, 8);
+    ASSERT_EQ(run({0xff, 0x33}, apic + 0x30).outcome, Outcome::done);  // push qword [rbx]
+    EXPECT_EQ(device.log, (std::vector<Access>{{false, apic + 0x30, 8, 0x1122'3344'5566'7788}}));
+    EXPECT_EQ(regs.gpr[reg::rsp], data_linear + 0xf8);
+    EXPECT_EQ(get64(0x101000 + 0xf8), 0x1122'3344'5566'7788u);
+    EXPECT_EQ(regs.rip, code_linear + 2);
+    EXPECT_EQ(regs.rflags, 0x2 | CF);
+    EXPECT_EQ(get64(0x4000) & D, D);  // the stack page's PTE is dirty
+
+    ASSERT_EQ(run({0x66, 0xff, 0x33}, apic + 0x30).outcome, Outcome::done);  // push word [rbx]
+    EXPECT_EQ(regs.gpr[reg::rsp], data_linear + 0xf6);
+    EXPECT_EQ(get64(0x101000 + 0xf0), 0x7788'0000'0000'0000u);
+
+    // pop word [rbx], then pop qword [rbx + 8].
+    device.log.clear();
+    regs.gpr[reg::rbx] = apic_linear + 0x40;
+    ASSERT_EQ(run({0x66, 0x8f, 0x03}, apic + 0x40).outcome, Outcome::done);
+    ASSERT_EQ(run({0x8f, 0x43, 0x08}, apic + 0x48).outcome, Outcome::done);
+    EXPECT_EQ(device.log, (std::vector<Access>{{true, apic + 0x40, 2, 0x7788}, {true, apic + 0x48, 8, 0x1122'3344'5566'7788}}));
+    EXPECT_EQ(regs.gpr[reg::rsp], data_linear + 0x100);
+
+    // A stack element split across two non-contiguous RAM pages (0x101ffc and 0x100000).
+    regs.gpr[reg::rsp] = data_linear + 0x1004;
+    regs.gpr[reg::rbx] = apic_linear + 0x30;
+    ASSERT_EQ(run({0xff, 0x33}, apic + 0x30).outcome, Outcome::done);
+    uint32_t low, high;
+    std::memcpy(&low, ram.host + 0x101ffc, 4);
+    std::memcpy(&high, ram.host + 0x100000, 4);
+    EXPECT_EQ(low, 0x5566'7788u);
+    EXPECT_EQ(high, 0x1122'3344u);
+    device.log.clear();
+    ASSERT_EQ(run({0x8f, 0x43, 0x10}, apic + 0x40).outcome, Outcome::done);  // pop qword [rbx+0x10]
+    EXPECT_EQ(device.log, (std::vector<Access>{{true, apic + 0x40, 8, 0x1122'3344'5566'7788}}));
+    EXPECT_EQ(regs.gpr[reg::rsp], data_linear + 0x1004);
+}
+
+TEST_F(Machine, PushAndPopWithRspAsBase)
+{
+    // pop qword [rsp + disp32]: the address uses rSP after the increment.
+    regs.gpr[reg::rsp] = data_linear + 0x100;
+    set64(0x101000 + 0x100, 0xabcd);
+    const uint32_t pop_disp = uint32_t(apic_linear + 0x80 - (data_linear + 0x108));
+    ASSERT_EQ(run({0x8f, 0x84, 0x24, uint8_t(pop_disp), uint8_t(pop_disp >> 8), uint8_t(pop_disp >> 16),
+                   uint8_t(pop_disp >> 24)},
+                  apic + 0x80)
+                  .outcome,
+              Outcome::done);
+    EXPECT_EQ(device.log, (std::vector<Access>{{true, apic + 0x80, 8, 0xabcd}}));
+    EXPECT_EQ(regs.gpr[reg::rsp], data_linear + 0x108);
+    // With the old rSP the operand would be at +0x78: that offset does not match.
+    regs.gpr[reg::rsp] = data_linear + 0x100;
+    const GuestRegisters before = regs;
+    EXPECT_EQ(run({0x8f, 0x84, 0x24, uint8_t(pop_disp), uint8_t(pop_disp >> 8), uint8_t(pop_disp >> 16),
+                   uint8_t(pop_disp >> 24)},
+                  apic + 0x78)
+                  .outcome,
+              Outcome::unsupported);
+    EXPECT_EQ(std::memcmp(&before, &regs, sizeof regs), 0);
+
+    // push qword [rsp + disp32]: the address uses rSP before the decrement.
+    device.poke(apic + 0x80, 0x5151, 8);
+    const uint32_t push_disp = uint32_t(apic_linear + 0x80 - (data_linear + 0x100));
+    ASSERT_EQ(run({0xff, 0xb4, 0x24, uint8_t(push_disp), uint8_t(push_disp >> 8), uint8_t(push_disp >> 16),
+                   uint8_t(push_disp >> 24)},
+                  apic + 0x80)
+                  .outcome,
+              Outcome::done);
+    EXPECT_EQ(regs.gpr[reg::rsp], data_linear + 0xf8);
+    EXPECT_EQ(get64(0x101000 + 0xf8), 0x5151u);
+}
+
+TEST_F(Machine, PushAndPopStackFaults)
+{
+    regs.gpr[reg::rbx] = apic_linear + 0x30;
+    auto unchanged_after = [&](std::vector<uint8_t> bytes, Outcome expected) {
+        const GuestRegisters before = regs;
+        device.log.clear();
+        Result r = run(bytes, apic + 0x30);
+        EXPECT_EQ(r.outcome, expected);
+        EXPECT_EQ(std::memcmp(&before, &regs, sizeof regs), 0);
+        EXPECT_TRUE(device.log.empty());  // the device is not touched
+        return r;
+    };
+    // A read-only stack page (the code page): #PF for the write, present.
+    regs.gpr[reg::rsp] = code_linear + 8;
+    Result r = unchanged_after({0xff, 0x33}, Outcome::page_fault);
+    EXPECT_EQ(r.fault_address, code_linear);
+    EXPECT_EQ(r.error_code, pf_error::present | pf_error::write);
+    EXPECT_EQ(r.length, 2);
+    EXPECT_EQ(run({0x8f, 0x03}, apic + 0x30).outcome, Outcome::done);  // POP only reads it
+    EXPECT_EQ(regs.gpr[reg::rsp], code_linear + 16);
+
+    // Not present: #PF for the read, error code 0.
+    regs.gpr[reg::rsp] = data_linear + 0x10000;
+    r = unchanged_after({0x8f, 0x03}, Outcome::page_fault);
+    EXPECT_EQ(r.fault_address, data_linear + 0x10000);
+    EXPECT_EQ(r.error_code, 0u);
+    // The second page of a split element.
+    regs.gpr[reg::rsp] = data_linear + 0x10004;
+    r = unchanged_after({0xff, 0x33}, Outcome::page_fault);
+    EXPECT_EQ(r.fault_address, data_linear + 0x10000);
+    EXPECT_EQ(r.error_code, pf_error::write);
+
+    // CPL 3 on supervisor pages.
+    guest.cpl = 3;
+    regs.gpr[reg::rsp] = data_linear + 0x100;
+    r = unchanged_after({0xff, 0x33}, Outcome::page_fault);
+    EXPECT_EQ(r.fault_address, data_linear + 0xf8);
+    EXPECT_EQ(r.error_code, pf_error::present | pf_error::write | pf_error::user);
+    guest.cpl = 0;
+
+    // Non-canonical: #SS.
+    regs.gpr[reg::rsp] = 0x0000'8000'0000'0004;
+    unchanged_after({0xff, 0x33}, Outcome::stack_fault);
+    regs.gpr[reg::rsp] = 0x0000'7fff'ffff'fffc;
+    unchanged_after({0x8f, 0x03}, Outcome::stack_fault);
+
+    // A stack that is not RAM (here the APIC page itself) is not emulated.
+    regs.gpr[reg::rsp] = apic_linear + 0x100;
+    unchanged_after({0xff, 0x33}, Outcome::unsupported);
+    unchanged_after({0x8f, 0x03}, Outcome::unsupported);
+    // A page table outside RAM.
+    set64(0x3000 + 1 * 8, 0x4000'0000 | P | RW);
+    regs.gpr[reg::rsp] = data_linear + 0x100;
+    unchanged_after({0xff, 0x33}, Outcome::not_ram);
+    // Register forms have no memory operand.
+    unchanged_after({0xff, 0xf0}, Outcome::unsupported);  // push rax
+    unchanged_after({0x8f, 0xc0}, Outcome::unsupported);  // pop rax
+}
+
 // A 32-bit guest with 32-bit paging: PD 0x1000, PT 0x2000 (linear 0x10000 -> RAM 0x180000),
 // a 4 MiB PSE page identity-mapping 0xfec00000.
 struct Machine32 : Machine {
@@ -632,6 +955,104 @@ TEST_F(Machine32, SimpleAccessesAndRipWrap)
     guest.segment_base[seg::fs] = apic;
     ASSERT_EQ(run({0x64, 0x8b, 0x0d, 0x20, 0x00, 0x00, 0x00}, apic + 0x20).outcome, Outcome::done);
     EXPECT_EQ(regs.gpr[reg::rcx], 0x77u);
+}
+
+TEST_F(Machine32, PushAndPopThirtyTwoBit)
+{
+    // The forms of guests/lapic_mmio.c: push dword [0xfee00030]; pop dword [0xfee00080].
+    device.poke(apic + 0x30, 0x0005'0014);
+    regs.gpr[reg::rsp] = 0xdead'0000'0001'0100;  // ESP 0x10100; the upper half is not part of it
+    ASSERT_EQ(run({0xff, 0x35, 0x30, 0x00, 0xe0, 0xfe}, apic + 0x30).outcome, Outcome::done);
+    EXPECT_EQ(regs.gpr[reg::rsp], 0x1'00fcu);
+    uint32_t pushed;
+    std::memcpy(&pushed, ram.host + 0x18'00fc, 4);
+    EXPECT_EQ(pushed, 0x0005'0014u);
+    EXPECT_EQ(regs.rip, 0x1006u);
+    const uint32_t value = 0x23;
+    std::memcpy(ram.host + 0x18'00fc, &value, 4);
+    ASSERT_EQ(run({0x8f, 0x05, 0x80, 0x00, 0xe0, 0xfe}, apic + 0x80).outcome, Outcome::done);
+    EXPECT_EQ(device.log, (std::vector<Access>{{false, apic + 0x30, 4, 0x0005'0014}, {true, apic + 0x80, 4, 0x23}}));
+    EXPECT_EQ(regs.gpr[reg::rsp], 0x1'0100u);
+
+    // The SS base applies; push word with 66.
+    guest.segment_base[seg::ss] = 0x1'0000;
+    regs.gpr[reg::rsp] = 0x200;
+    ASSERT_EQ(run({0x66, 0xff, 0x35, 0x30, 0x00, 0xe0, 0xfe}, apic + 0x30).outcome, Outcome::done);
+    EXPECT_EQ(regs.gpr[reg::rsp], 0x1feu);
+    uint16_t word;
+    std::memcpy(&word, ram.host + 0x18'01fe, 2);
+    EXPECT_EQ(word, 0x0014u);
+
+    // A 16-bit stack (SS.B = 0) in 32-bit code: only SP moves.
+    guest.stack_address_size = 2;
+    regs.gpr[reg::rsp] = 0xdead'0000'ffff'0104;
+    ASSERT_EQ(run({0xff, 0x35, 0x30, 0x00, 0xe0, 0xfe}, apic + 0x30).outcome, Outcome::done);
+    EXPECT_EQ(regs.gpr[reg::rsp], 0xdead'0000'ffff'0100u);
+    std::memcpy(&pushed, ram.host + 0x18'0100, 4);
+    EXPECT_EQ(pushed, 0x0005'0014u);
+
+    // Past the top of the 16-bit stack: #SS, nothing changed.
+    regs.gpr[reg::rsp] = 0x2;
+    const GuestRegisters before = regs;
+    device.log.clear();
+    EXPECT_EQ(run({0xff, 0x35, 0x30, 0x00, 0xe0, 0xfe}, apic + 0x30).outcome, Outcome::stack_fault);
+    regs.gpr[reg::rsp] = 0xfffe;
+    EXPECT_EQ(run({0x8f, 0x05, 0x80, 0x00, 0xe0, 0xfe}, apic + 0x80).outcome, Outcome::stack_fault);
+    regs.gpr[reg::rsp] = 0x2;
+    EXPECT_EQ(std::memcmp(&before, &regs, sizeof regs), 0);
+    EXPECT_TRUE(device.log.empty());
+
+    // A 32-bit stack wrapping at 4 GiB: #SS as well.
+    guest.stack_address_size = 4;
+    regs.gpr[reg::rsp] = 0xffff'fffe;
+    EXPECT_EQ(run({0x8f, 0x05, 0x80, 0x00, 0xe0, 0xfe}, apic + 0x80).outcome, Outcome::stack_fault);
+}
+
+TEST_F(Machine32, CmpxchgIncDecOfLapicMmioGuest)
+{
+    // lock cmpxchg [0xfee00080], edx with EAX matching, then inc and dec: the guest's sequence.
+    device.poke(apic + 0x80, 0x21);
+    regs.gpr[reg::rax] = 0x21;
+    regs.gpr[reg::rdx] = 0x31;
+    ASSERT_EQ(run({0xf0, 0x0f, 0xb1, 0x15, 0x80, 0x00, 0xe0, 0xfe}, apic + 0x80).outcome, Outcome::done);
+    EXPECT_EQ(device.peek(apic + 0x80), 0x31u);
+    EXPECT_EQ(regs.rflags & ZF, ZF);
+    EXPECT_EQ(regs.rip, 0x1008u);
+    ASSERT_EQ(run({0xff, 0x05, 0x80, 0x00, 0xe0, 0xfe}, apic + 0x80).outcome, Outcome::done);
+    EXPECT_EQ(device.peek(apic + 0x80), 0x32u);
+    EXPECT_EQ(regs.rflags & ZF, 0u);
+}
+
+TEST_F(Machine, RealModeStack)
+{
+    guest.mode = CpuMode::real;
+    guest.paging = {};
+    GuestRam low{ram.host, 0xa'0000};
+    guest.ram = &low;
+    FakeDevice vga{0xa'0000, 0x1'0000};
+    MmioAccess mmio = vga.access();
+    guest.segment_base[seg::ds] = 0xa'0000;
+    guest.segment_base[seg::ss] = 0x2'0000;
+    regs.rip = 0x100;
+    regs.gpr[reg::rbx] = 0x10;
+    regs.gpr[reg::rsp] = 0x1234'0000'0000;  // SP 0: the push wraps to 0xfffe
+    vga.poke(0xa'0010, 0xbeef);
+    const uint8_t push[] = {0xff, 0x37};  // push word [bx]
+    ASSERT_EQ(emulate(push, sizeof push, guest, regs, 0xa'0010, mmio).outcome, Outcome::done);
+    EXPECT_EQ(regs.gpr[reg::rsp], 0x1234'0000'fffeu);
+    uint16_t word;
+    std::memcpy(&word, ram.host + 0x2'fffe, 2);
+    EXPECT_EQ(word, 0xbeefu);
+    EXPECT_EQ(regs.rip, 0x102u);
+
+    const uint8_t pop32[] = {0x66, 0x8f, 0x47, 0x04};  // pop dword [bx+4]: SP 0xfffe + 4 is past the top
+    const GuestRegisters before = regs;
+    EXPECT_EQ(emulate(pop32, sizeof pop32, guest, regs, 0xa'0014, mmio).outcome, Outcome::stack_fault);
+    EXPECT_EQ(std::memcmp(&before, &regs, sizeof regs), 0);
+    const uint8_t pop[] = {0x8f, 0x47, 0x04};  // pop word [bx+4]: SP wraps to 0
+    ASSERT_EQ(emulate(pop, sizeof pop, guest, regs, 0xa'0014, mmio).outcome, Outcome::done);
+    EXPECT_EQ(regs.gpr[reg::rsp], 0x1234'0000'0000u);
+    EXPECT_EQ(vga.log, (std::vector<Access>{{false, 0xa'0010, 2, 0xbeef}, {true, 0xa'0014, 2, 0xbeef}}));
 }
 
 TEST_F(Machine, RealModeSixteenBitForms)
