@@ -30,7 +30,9 @@ mmio_emulation::GuestContext read(const Vcpu& vcpu)
     if (!(p.cr0 & vmx::cr0::pe)) c.mode = CpuMode::real;
     else if ((p.efer & vmx::efer::lma) && (cs & vmx::ar::l)) c.mode = CpuMode::long64;
     else c.mode = (cs & vmx::ar::db) ? CpuMode::protected32 : CpuMode::protected16;
-    c.cpl = (vmcs::read(vmcs::Field32::guest_ss_access) >> vmx::ar::dpl_shift) & 3;
+    uint32_t ss = vmcs::read(vmcs::Field32::guest_ss_access);
+    c.cpl = (ss >> vmx::ar::dpl_shift) & 3;
+    c.stack_address_size = (ss & vmx::ar::db) ? 4 : 2;  // SS.B outside 64-bit mode
     const FieldNatural bases[] = {FieldNatural::guest_es_base, FieldNatural::guest_cs_base,
                                   FieldNatural::guest_ss_base, FieldNatural::guest_ds_base,
                                   FieldNatural::guest_fs_base, FieldNatural::guest_gs_base};

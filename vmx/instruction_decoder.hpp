@@ -38,7 +38,7 @@ enum class Operation : uint8_t {
 };
 
 enum class Form : uint8_t {
-    rm_reg,  // r/m is the destination (or first operand), the register the source: 88, 01, 84, 0F A3
+    rm_reg,  // r/m is the destination (or first operand), the register the source: 88, 01, 84, 0F A3, 0F B1
     reg_rm,  // the register is the destination: 8A, 03, A0/A1, 0F B6
     rm_imm,  // r/m is the destination, the immediate the source: C6, 80, F6 /0, 0F BA
     string,  // MOVS, STOS, LODS: operands implied by rSI, rDI and rAX

@@ -19,6 +19,7 @@ Vm* machines[kMaxVms];
 size_t machine_count = 0;
 uint16_t next_vpid = 1;  // VPID 0 is the host's (SDM Vol. 3C 29.1.1)
 size_t next_cpu = 0;
+size_t not_started = 0;  // guests the modules asked for that could not be built
 
 uint64_t allocate_zeroed(FrameAllocator& frames, uint64_t bytes, uint64_t alignment)
 {
@@ -142,11 +143,13 @@ void create_all(const mb2::BootInfo& boot, FrameAllocator& frames)
     static guest_config::GuestList guests;
     guest_config::parse_modules(boot.modules, boot.module_count, guests);
     for (size_t i = 0; i < guests.error_count; ++i) console::error("{}", guests.errors[i]);
+    not_started = guests.error_count + guests.dropped_errors;
     for (size_t i = 0; i < guests.guest_count; ++i) {
         char error[200];
         Vm* vm = create(guests.guests[i], frames, error, sizeof error);
         if (!vm) {
             console::error("{}; not started", error);
+            ++not_started;
             continue;
         }
         vm->index = uint32_t(machine_count);
@@ -173,7 +176,8 @@ bool ended(const Vm& vm) { return __atomic_load_n(&vm.end, __ATOMIC_ACQUIRE) != 
 
 bool summarize()
 {
-    bool all_passed = machine_count > 0;
+    // A guest that was asked for and never ran is a failure too, whatever the others did.
+    bool all_passed = machine_count > 0 && not_started == 0;
     for (size_t i = 0; i < machine_count; ++i) {
         Vm& vm = *machines[i];
         switch (vm.end) {

@@ -50,8 +50,8 @@ Vm& get(size_t index);
 void end(Vm& vm, VmEnd how, uint64_t value, const char* report);
 bool ended(const Vm& vm);
 
-// Prints `matryoshka: vm NAME ended: REASON` lines and per-VM exit counts; true when every VM
-// ended through the debug-exit device with value 0.
+// Prints `matryoshka: vm NAME ended: REASON` lines and per-VM exit counts; true when every guest
+// the modules asked for ran and ended through debug-exit (or the exit hypercall) with value 0.
 bool summarize();
 
 }  // namespace vms

@@ -7,6 +7,7 @@
 #include "arch/paging.hpp"
 #include "lib/format.hpp"
 #include "vmx/control_registers.hpp"
+#include "vmx/ept.hpp"
 #include "vmx/vm.hpp"
 #include "vmx/vmcs.hpp"
 #include "vmx/vmx_root.hpp"
@@ -155,6 +156,9 @@ const char* init(Vcpu& vcpu, const PerCpu& cpu, const vmx::StartState& start, ch
         return buffer;
     }
     write_controls(vcpu, start);
+    // Cached guest-physical translations are tagged with the EPTP; its tables may reuse pages
+    // an earlier VM's EPT had, so start from a clean slate (SDM Vol. 3C 29.4.3.1).
+    ept::invalidate(vcpu.vm->ept_pointer);
     write_host_state(cpu);
     write_guest_state(start.guest);
     // VMWRITE failures only leave a VM-instruction error behind: check once, at the end.

@@ -726,7 +726,7 @@ TEST_F(Machine, Cmpxchg)
     regs.gpr[reg::rax] = 1;
     ASSERT_EQ(run({0x48, 0x0f, 0xb1, 0x0b}, apic + 0x80).outcome, Outcome::done);
     EXPECT_EQ(regs.gpr[reg::rax], 0x8000'0000'0000'0000u);
-    EXPECT_EQ(regs.rflags, 0x2 | CF | OF | SF | AF);  // 1 - 0x80..0 = 0x80..01: PF odd
+    EXPECT_EQ(regs.rflags, 0x2 | CF | OF | SF);  // 1 - 0x80..0 = 0x80..01: no nibble borrow, PF odd
     regs.gpr[reg::rcx] = 0x1234'5678'9abc'def0;
     ASSERT_EQ(run({0x48, 0x0f, 0xb1, 0x0b}, apic + 0x80).outcome, Outcome::done);
     EXPECT_EQ(device.peek(apic + 0x80, 8), 0x1234'5678'9abc'def0u);
@@ -740,14 +740,13 @@ TEST_F(Machine, Cmpxchg)
         }
         static bool write(void*, uint64_t, unsigned, uint64_t) { return false; }
     };
-    const GuestRegisters before = regs;
     regs.gpr[reg::rax] = 0;
     const GuestRegisters zeroed = regs;
     const uint8_t bytes[] = {0x48, 0x0f, 0xb1, 0x0b};
     MmioAccess read_only{ReadOnly::read, ReadOnly::write, &device};
     EXPECT_EQ(emulate(bytes, sizeof bytes, guest, regs, apic + 0x80, read_only).outcome, Outcome::mmio_failed);
     EXPECT_EQ(std::memcmp(&zeroed, &regs, sizeof regs), 0);
-    (void)before;
+    EXPECT_EQ(device.peek(apic + 0x80, 8), 0x1234'5678'9abc'def0u);
 }
 
 TEST_F(Machine, Movsxd)
@@ -1176,6 +1175,121 @@ TEST_F(Machine, AluMatchesHostCpu)
     }
 }
 
+// INC, DEC, NEG and NOT against the host CPU (CF going in is random: INC/DEC must keep it).
+template <class T>
+Native native_unary(unsigned op, uint64_t d, bool carry)
+{
+    T dd = T(d);
+    uint64_t cin = carry, ax;
+    uint8_t o;
+#define NATIVE_UNARY(MNEMONIC)                                                                           \
+    asm("bt $0, %[cin]\n\t" MNEMONIC " %[d]\n\tlahf\n\tseto %[o]"                                        \
+        : [d] "+r"(dd), "=&a"(ax), [o] "=&q"(o)                                                          \
+        : [cin] "r"(cin)                                                                                 \
+        : "cc")
+    switch (op) {
+    case 0: NATIVE_UNARY("inc"); break;
+    case 1: NATIVE_UNARY("dec"); break;
+    case 2: NATIVE_UNARY("not"); break;
+    default: NATIVE_UNARY("neg"); break;
+    }
+#undef NATIVE_UNARY
+    return {uint64_t(dd), ((ax >> 8) & 0xd5) | (uint64_t(o) << 11)};
+}
+
+TEST_F(Machine, IncDecNotNegMatchHostCpu)
+{
+    std::mt19937_64 rng(777);
+    const uint64_t specials[] = {0, 1, 0x7f, 0x80, 0xff, 0x7fff, 0x8000, 0xffff, 0x7fff'ffff, 0x8000'0000,
+                                 0xffff'ffff, 0x7fff'ffff'ffff'ffff, 0x8000'0000'0000'0000, ~0ull, 0x0f, 0x10};
+    regs.gpr[reg::rbx] = apic_linear + 0x400;
+    for (int round = 0; round < 4000; ++round) {
+        const unsigned op = round % 4, size = 1u << ((round / 4) % 4);
+        uint64_t m = round % 3 == 0 ? specials[rng() % 16] : rng();
+        if (round % 5 == 0) m = specials[rng() % 16] + (rng() % 3) - 1;
+        const bool carry = rng() & 1;
+        Native expected = size == 1   ? native_unary<uint8_t>(op, m, carry)
+                          : size == 2 ? native_unary<uint16_t>(op, m, carry)
+                          : size == 4 ? native_unary<uint32_t>(op, m, carry)
+                                      : native_unary<uint64_t>(op, m, carry);
+        std::vector<uint8_t> bytes;
+        if (size == 2) bytes.push_back(0x66);
+        if (size == 8) bytes.push_back(0x48);
+        bytes.push_back(uint8_t((op < 2 ? 0xfe : 0xf6) | (size == 1 ? 0 : 1)));
+        bytes.push_back(uint8_t(0x03 | op << 3));  // /0 INC, /1 DEC (FE/FF); /2 NOT, /3 NEG (F6/F7); [rbx]
+        device.poke(apic + 0x400, m, 8);
+        const uint64_t flags_in = (0x2 | (rng() & STATUS)) & ~CF;
+        regs.rflags = flags_in | (carry ? CF : 0);
+        ASSERT_EQ(run(bytes, apic + 0x400).outcome, Outcome::done);
+        SCOPED_TRACE(::testing::Message() << "op " << op << " size " << size << std::hex << " m " << m << " cf "
+                                          << carry);
+        const uint64_t mask = size == 8 ? ~0ull : (1ull << (8 * size)) - 1;
+        EXPECT_EQ(device.peek(apic + 0x400, size), expected.result & mask);
+        if (op == 2) EXPECT_EQ(regs.rflags, flags_in | (carry ? CF : 0));  // NOT: unchanged (the host's are BT's)
+        else EXPECT_EQ(regs.rflags & STATUS, expected.flags);
+    }
+}
+
+// CMPXCHG against the host CPU: memory, the whole of RAX (what a 32-bit load or a success does to
+// bits 63:32) and the flags.
+struct NativeCmpxchg {
+    uint64_t memory;
+    uint64_t rax;
+    uint64_t flags;
+};
+
+template <class T>
+NativeCmpxchg native_cmpxchg(uint64_t m, uint64_t rax, uint64_t s)
+{
+    T mem = T(m), ss = T(s);
+    uint64_t a = rax, rax_out;
+    uint8_t o;
+    asm("lock cmpxchg %[s], %[m]\n\tmov %%rax, %[rax_out]\n\tlahf\n\tseto %[o]"
+        : [m] "+m"(mem), "+a"(a), [rax_out] "=&r"(rax_out), [o] "=&q"(o)
+        : [s] "r"(ss)
+        : "cc", "memory");
+    return {uint64_t(mem), rax_out, ((a >> 8) & 0xd5) | (uint64_t(o) << 11)};
+}
+
+TEST_F(Machine, CmpxchgMatchesHostCpu)
+{
+    std::mt19937_64 rng(4242);
+    regs.gpr[reg::rbx] = apic_linear + 0x400;
+    for (int round = 0; round < 4000; ++round) {
+        const unsigned size = 1u << (round % 4);
+        const uint64_t mask = size == 8 ? ~0ull : (1ull << (8 * size)) - 1;
+        uint64_t m = rng(), rax = rng(), s = rng();
+        switch ((round / 4) % 4) {
+        case 0: rax = (rax & ~mask) | (m & mask); break;  // equal
+        case 1: rax = (rax & ~mask) | ((m + (rng() % 5) - 2) & mask); break;
+        case 2: m = (m & ~mask) | ((m >> 1) & mask); break;
+        default: break;
+        }
+        NativeCmpxchg expected = size == 1   ? native_cmpxchg<uint8_t>(m, rax, s)
+                                 : size == 2 ? native_cmpxchg<uint16_t>(m, rax, s)
+                                 : size == 4 ? native_cmpxchg<uint32_t>(m, rax, s)
+                                             : native_cmpxchg<uint64_t>(m, rax, s);
+        std::vector<uint8_t> bytes;
+        if (size == 2) bytes.push_back(0x66);
+        if (size == 8) bytes.push_back(0x48);
+        bytes.insert(bytes.end(), {0x0f, uint8_t(size == 1 ? 0xb0 : 0xb1), 0x0b});  // cmpxchg [rbx], cl/cx/ecx/rcx
+        device.poke(apic + 0x400, m, 8);
+        device.log.clear();
+        regs.gpr[reg::rax] = rax;
+        regs.gpr[reg::rcx] = s;
+        regs.rflags = 0x2 | (rng() & STATUS);
+        ASSERT_EQ(run(bytes, apic + 0x400).outcome, Outcome::done);
+        SCOPED_TRACE(::testing::Message() << "size " << size << std::hex << " m " << m << " rax " << rax << " s "
+                                          << s);
+        EXPECT_EQ(device.peek(apic + 0x400, 8), (m & ~mask) | (expected.memory & mask));
+        EXPECT_EQ(regs.gpr[reg::rax], expected.rax);
+        EXPECT_EQ(regs.gpr[reg::rcx], s);
+        EXPECT_EQ(regs.rflags & STATUS, expected.flags);
+        ASSERT_EQ(device.log.size(), 2u);  // a read, then a write whatever the outcome
+        EXPECT_TRUE(device.log[1].write);
+    }
+}
+
 // Any byte string, in any mode, with any registers: no crash, no read outside the bytes given
 // (each string is its own heap block, so ASan sees overruns), and a failed non-string instruction
 // leaves the registers exactly as they were.
@@ -1186,7 +1300,8 @@ TEST_F(Machine, RandomBytesAreHandledSafely)
                                    0x4f, 0x41, 0x44, 0x0f, 0x88, 0x89, 0x8a, 0x8b, 0xc6, 0xc7, 0xa0, 0xa1, 0xa2,
                                    0xa3, 0xa4, 0xa5, 0xaa, 0xab, 0xac, 0xad, 0x80, 0x81, 0x83, 0x84, 0x85, 0x86,
                                    0x87, 0xf6, 0xf7, 0x21, 0x09, 0x31, 0x39, 0xba, 0xb6, 0xbf, 0xa3, 0x05, 0x04,
-                                   0x24, 0x25, 0x80, 0x44, 0x84, 0xc0, 0xff};
+                                   0x24, 0x25, 0x80, 0x44, 0x84, 0xc0, 0xff, 0xfe, 0x8f, 0x63, 0xb0,
+                                   0xb1, 0x33, 0x35, 0x0b, 0x1b};
     const CpuMode modes[] = {CpuMode::real, CpuMode::protected16, CpuMode::protected32, CpuMode::long64};
     const GuestContext base_guest = guest;
     size_t done = 0, outcomes[16] = {};
