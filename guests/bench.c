@@ -5,6 +5,8 @@
  *   out80      OUT to port 0x80 (unclaimed: the cheapest I/O exit)
  *   lapic_read a read of the local APIC version register (an MMIO exit and instruction decode)
  *   vmcall     hypercall 0x7fff "nop" (only under Matryoshka: natively VMCALL is #UD)
+ *   floor      VMCALL 0x7ffe, which the benchmark image (build/matryoshka-bench.elf) answers
+ *              before any other work: the cost of the exit and entry alone
  * and compute_mem: the ticks of a fixed loop (2M steps of an LCG updating words of a 1 MiB
  * array), which runs without exits and shows the cost of EPT on memory-bound code.
  * Output: one line per figure, "BENCH name ticks" (name = op_min, op_median, compute_mem), then
@@ -100,6 +102,7 @@ int main(void)
         long r = vmcall(0x7fff);
         if (r) note("vmcall 0x7fff returned %ld", r);
         MEASURE("vmcall", (void)vmcall(0x7fff));
+        MEASURE("floor", (void)vmcall(0x7ffe));
     } else {
         skip_native("vmcall figures (VMCALL outside VMX non-root is #UD)");
     }

@@ -6,6 +6,8 @@
 #include "drivers/virtual/vlapic.hpp"
 #include "vmx/exit_reason.hpp"
 #include "vmx/guest_registers.hpp"
+#include "vmx/cpuid_policy.hpp"
+#include "vmx/guest_cpuid.hpp"
 #include "vmx/msr_policy.hpp"
 
 struct Vm;
@@ -32,6 +34,8 @@ struct Vcpu {
     uint32_t index;
     vlapic::Vlapic lapic;
     vmx::GuestMsrState msrs{};
+    vmx::CpuidView cpuid_view{};
+    guest_cpuid::Cache cpuid_cache{};
     uint16_t vpid = 0;
     uint64_t vmcs = 0;  // physical
     bool launched = false;

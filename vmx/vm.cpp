@@ -85,6 +85,8 @@ bool create_vcpus(Vm& vm, const guest_config::Guest& guest, FrameAllocator& fram
         vcpu->vmcs = frames.allocate(4096);
         if (vcpu->vmcs == FrameAllocator::kNone) return false;
         if (vmx::platform().features.vpid) vcpu->vpid = next_vpid++;
+        vcpu->cpuid_view = guest_cpuid::view(*vcpu);
+        vcpu->cpuid_cache.fill(*vcpu);
         vmx::MsrConfig msr_config = vmx::msr_config(guest_cpuid::query(*vcpu, 7, 0),
                                                     guest_cpuid::query(*vcpu, 0x80000001, 0),
                                                     guest_cpuid::query(*vcpu, 0x80000008, 0));

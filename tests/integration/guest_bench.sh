@@ -5,7 +5,7 @@
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
 boot "" 0 --emulator bochs "bench,cmdline=n=200"
-for figure in rdtsc cpuid out80 lapic_read vmcall; do
+for figure in rdtsc cpuid out80 lapic_read vmcall floor; do
     expect_match "^\[bench\] BENCH ${figure}_min [0-9]+$"
     expect_match "^\[bench\] BENCH ${figure}_median [0-9]+$"
 done
