@@ -30,6 +30,7 @@ struct PerCpu {
     Vcpu* vcpus[kMaxVcpusPerCpu];    // the vCPUs this CPU runs
     uint32_t vcpu_count;
     uint64_t current_vmcs;           // physical address of the current VMCS, 0 for none
+    Vcpu* loaded_vcpu;               // whose FPU/debug/SYSCALL state the registers hold
 };
 
 inline PerCpu& this_cpu()

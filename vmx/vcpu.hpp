@@ -15,6 +15,11 @@ struct PerCpu;
 
 enum class VcpuState : uint8_t { runnable, halted, ended };
 
+// An XSAVE/FXSAVE area (64-byte aligned; its size comes from CPUID at run time).
+struct alignas(64) ExtendedState {
+    uint8_t bytes[512];
+};
+
 // An event for the next VM entry (SDM Vol. 3C 27.6 "Event Injection"): the VM-entry
 // interruption-information format, plus the error code and instruction length it may need.
 struct PendingEvent {
@@ -44,5 +49,11 @@ struct Vcpu {
     PerCpu* home = nullptr;
     uint32_t processor_controls = 0;  // cached: interrupt-window exiting toggles per entry
     PendingEvent event{};
+    // Saved while another vCPU uses the physical CPU (vcpu_switch).
+    ExtendedState* extended_state = nullptr;
+    uint64_t xcr0 = 1;
+    uint64_t xsave_mask = 0;  // every component the guest may enable (its CPUID leaf 0xD)
+    uint64_t cr2 = 0;
+    uint64_t debug[5] = {};  // DR0-DR3, DR6
     uint64_t exits[exit_reason::count]{};
 };

@@ -1,5 +1,7 @@
 #include "vmx/vcpu_loop.hpp"
 
+#include "vmx/vcpu_switch.hpp"
+
 #include "arch/cpu.hpp"
 #include "arch/tsc.hpp"
 #include "lib/format.hpp"
@@ -36,6 +38,7 @@ const char* instruction_error_name(uint32_t error)
 bool make_current(PerCpu& cpu, Vcpu& vcpu)
 {
     if (cpu.current_vmcs == vcpu.vmcs) return true;
+    vcpu_switch::switch_to(cpu, vcpu);
     cpu.current_vmcs = vcpu.vmcs;
     if (vcpu.vmcs_ready) return vmcs::load(vcpu.vmcs);
     char error[160];

@@ -8,6 +8,7 @@
 #include "drivers/console.hpp"
 #include "vmx/ept.hpp"
 #include "vmx/multiboot_loader.hpp"
+#include "vmx/vcpu_switch.hpp"
 #include "vmx/guest_cpuid.hpp"
 #include "vmx/msr_policy.hpp"
 #include "vmx/vmx_root.hpp"
@@ -87,6 +88,7 @@ bool create_vcpus(Vm& vm, const guest_config::Guest& guest, FrameAllocator& fram
         if (vmx::platform().features.vpid) vcpu->vpid = next_vpid++;
         vcpu->cpuid_view = guest_cpuid::view(*vcpu);
         vcpu->cpuid_cache.fill(*vcpu);
+        if (!vcpu_switch::init(*vcpu, frames)) return false;  // needs the CPUID view
         vmx::MsrConfig msr_config = vmx::msr_config(guest_cpuid::query(*vcpu, 7, 0),
                                                     guest_cpuid::query(*vcpu, 0x80000001, 0),
                                                     guest_cpuid::query(*vcpu, 0x80000008, 0));
