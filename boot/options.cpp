@@ -99,34 +99,7 @@ constexpr OptionSpec kOptions[] = {
     {"selftest", "none, fault-ap, or fault-boot-cpu", parse_selftest},
 };
 
-// valid_keys() text, built from the table so that the two cannot disagree.
-constexpr size_t key_list_length()
-{
-    size_t n = 0;
-    for (const auto& o : kOptions) n += Str(o.key).size + 2;
-    return n - 2;
-}
-
-struct KeyList {
-    char text[key_list_length() + 1];
-};
-
-constexpr KeyList make_key_list()
-{
-    KeyList list{};
-    size_t n = 0;
-    for (const auto& o : kOptions) {
-        if (n) {
-            list.text[n++] = ',';
-            list.text[n++] = ' ';
-        }
-        for (char c : Str(o.key)) list.text[n++] = c;
-    }
-    list.text[n] = 0;
-    return list;
-}
-
-constexpr KeyList kValidKeys = make_key_list();
+constexpr auto kValidKeys = cmdline::join_keys<kOptions>();
 
 const OptionSpec* find_option(Str key)
 {

@@ -44,4 +44,32 @@ private:
     char message_[96] = {};
 };
 
+template <size_t Size>
+struct KeyList {
+    char text[Size];
+};
+
+// The keys of an option table (entries with a `key` member), joined with ", " at compile time,
+// for messages that list the valid keys: built from the table, they cannot disagree with it.
+template <const auto& table>
+constexpr auto join_keys()
+{
+    constexpr size_t size = [] {
+        size_t n = 0;
+        for (const auto& entry : table) n += Str(entry.key).size + 2;
+        return n - 1;  // no separator after the last key, one NUL
+    }();
+    KeyList<size> list{};
+    size_t n = 0;
+    for (const auto& entry : table) {
+        if (n) {
+            list.text[n++] = ',';
+            list.text[n++] = ' ';
+        }
+        for (char c : Str(entry.key)) list.text[n++] = c;
+    }
+    list.text[n] = 0;
+    return list;
+}
+
 } // namespace cmdline

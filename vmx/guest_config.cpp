@@ -108,34 +108,7 @@ constexpr KeySpec kKeys[] = {
 constexpr size_t kKeyCount = sizeof kKeys / sizeof kKeys[0];
 static_assert(kKeyCount <= 32, "seen-key bitmask");
 
-// "name, mem, ...": built from the table so that the error text cannot disagree with it.
-constexpr size_t key_list_length()
-{
-    size_t n = 0;
-    for (const auto& k : kKeys) n += Str(k.key).size + 2;
-    return n - 2;
-}
-
-struct KeyList {
-    char text[key_list_length() + 1];
-};
-
-constexpr KeyList make_key_list()
-{
-    KeyList list{};
-    size_t n = 0;
-    for (const auto& k : kKeys) {
-        if (n) {
-            list.text[n++] = ',';
-            list.text[n++] = ' ';
-        }
-        for (char c : Str(k.key)) list.text[n++] = c;
-    }
-    list.text[n] = 0;
-    return list;
-}
-
-constexpr KeyList kKeyList = make_key_list();
+constexpr auto kKeyList = cmdline::join_keys<kKeys>();
 
 const KeySpec* find_key(Str key)
 {
