@@ -80,6 +80,8 @@ uint64_t physical_base() { return base_address; }
 
 void end_of_interrupt() { write(reg_eoi, 0); }
 
+void send_fixed(uint32_t apic_id, uint8_t vector) { send_ipi(apic_id, icr_level_assert | vector); }
+
 bool send_init(uint32_t apic_id) { return send_ipi(apic_id, delivery_init | icr_level_assert); }
 bool send_startup(uint32_t apic_id, uint8_t vector_page)
 {

@@ -19,6 +19,8 @@ uint64_t physical_base();  // IA32_APIC_BASE address of the boot CPU's APIC
 // SDM Vol. 3A 10.6.1: INIT and start-up IPIs; false when the ICR never reported delivery.
 bool send_init(uint32_t apic_id);
 void end_of_interrupt();
+// A fixed-vector IPI to another CPU (not waited for: used to kick CPUs out of guest mode).
+void send_fixed(uint32_t apic_id, uint8_t vector);
 bool send_startup(uint32_t apic_id, uint8_t vector_page);
 
 }  // namespace lapic

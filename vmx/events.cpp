@@ -6,7 +6,7 @@ namespace events {
 namespace {
 
 constexpr uint32_t kValid = 1u << 31, kDeliverErrorCode = 1u << 11;
-constexpr uint32_t kTypeExternal = 0u << 8, kTypeHardwareException = 3u << 8;
+constexpr uint32_t kTypeExternal = 0u << 8, kTypeNmi = 2u << 8, kTypeHardwareException = 3u << 8;
 constexpr uint64_t kCr0ProtectionEnable = 1;
 
 // Exceptions that push an error code in protected mode (SDM Vol. 3A 6.15, Table 6-1).
@@ -40,6 +40,8 @@ void inject_external_interrupt(Vcpu& vcpu, uint8_t vector)
 {
     vcpu.event = PendingEvent{kValid | kTypeExternal | vector, 0, 0};
 }
+
+void inject_nmi(Vcpu& vcpu) { vcpu.event = PendingEvent{kValid | kTypeNmi | vector::nmi, 0, 0}; }
 
 bool has_pending(const Vcpu& vcpu) { return vcpu.event.info & kValid; }
 

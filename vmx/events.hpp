@@ -17,6 +17,7 @@ void inject_exception(Vcpu& vcpu, uint8_t vector, uint32_t error_code = 0);
 // is what the guest sees.
 void inject_page_fault(Vcpu& vcpu, uint64_t linear_address, uint32_t error_code);
 void inject_external_interrupt(Vcpu& vcpu, uint8_t vector);
+void inject_nmi(Vcpu& vcpu);
 bool has_pending(const Vcpu& vcpu);
 
 // Before entry: writes a pending event into the VMCS. After exit: an event whose delivery the

@@ -27,14 +27,19 @@ bool lapic_write(void* context, uint64_t gpa, unsigned size, uint64_t value)
     return true;
 }
 
+// The MMIO bus is the VM's, shared by its vCPUs on several CPUs.
 bool bus_read(void* context, uint64_t gpa, unsigned size, uint64_t& value)
 {
-    return static_cast<mmio_bus::MmioBus*>(context)->read(gpa, uint8_t(size), value) == mmio_bus::Status::ok;
+    Vm& vm = *static_cast<Vm*>(context);
+    SpinlockGuard guard(vm.devices_lock);
+    return vm.devices.mmio.read(gpa, uint8_t(size), value) == mmio_bus::Status::ok;
 }
 
 bool bus_write(void* context, uint64_t gpa, unsigned size, uint64_t value)
 {
-    return static_cast<mmio_bus::MmioBus*>(context)->write(gpa, uint8_t(size), value) == mmio_bus::Status::ok;
+    Vm& vm = *static_cast<Vm*>(context);
+    SpinlockGuard guard(vm.devices_lock);
+    return vm.devices.mmio.write(gpa, uint8_t(size), value) == mmio_bus::Status::ok;
 }
 
 const char* access_name(uint64_t qualification)
@@ -65,7 +70,7 @@ ExitAction handle_ept_violation(Vcpu& vcpu, uint64_t qualification)
     Vm& vm = *vcpu.vm;
     mmio_emulation::MmioAccess device{};
     if (vcpu.lapic.mmio_decodes(gpa)) device = {lapic_read, lapic_write, &vcpu.lapic};
-    else if (vm.devices.mmio.find(gpa)) device = {bus_read, bus_write, &vm.devices.mmio};
+    else if (vm.devices.mmio.find(gpa)) device = {bus_read, bus_write, &vm};
     else return stop(vcpu, "access to guest-physical address outside the VM's memory:", gpa, qualification);
     if (qualification & kFetch) return stop(vcpu, "instruction fetch from device memory at", gpa, qualification);
 

@@ -66,6 +66,7 @@ ExitAction string_io(Vcpu& vcpu, const IoExit& io)
             return ExitAction::stop;
         }
         uint32_t value = 0;
+        SpinlockGuard guard(vm.devices_lock);
         if (io.in) {
             value = vm.devices.ports.dispatch_in(io.port, io.size);
             for (unsigned i = 0; i < io.size; ++i) bytes[i] = uint8_t(value >> (8 * i));
@@ -90,6 +91,7 @@ ExitAction handle_io(Vcpu& vcpu, uint64_t qualification)
     if (io.string) return string_io(vcpu, io);
     uint64_t& rax = vcpu.regs.gpr[reg::rax];
     io_bus::IoBus& ports = vcpu.vm->devices.ports;
+    SpinlockGuard guard(vcpu.vm->devices_lock);
     if (!io.in) {
         ports.dispatch_out(io.port, io.size, uint32_t(rax & size_mask(io.size)));
     } else {

@@ -8,7 +8,7 @@ namespace interrupts {
 namespace {
 
 constexpr uint64_t kInterruptFlag = 1u << 9;
-constexpr uint32_t kBlockingBySti = 1u << 0, kBlockingByMovSs = 1u << 1;
+constexpr uint32_t kBlockingBySti = 1u << 0, kBlockingByMovSs = 1u << 1, kBlockingByNmi = 1u << 3;
 
 // SDM Vol. 3C 27.6.1: an external interrupt can be injected only with RFLAGS.IF=1 and no
 // STI or MOV-SS blocking.
@@ -27,10 +27,21 @@ void set_window_exiting(Vcpu& vcpu, bool on)
     vmcs::write(vmcs::Field32::processor_based_controls, controls);
 }
 
+// An NMI another vCPU sent goes in as soon as nothing else is being injected and the guest is
+// not still handling an earlier NMI (SDM Vol. 3C 27.6.1.2); otherwise it waits for a later entry.
+void deliver_nmi(Vcpu& vcpu)
+{
+    if (!__atomic_load_n(&vcpu.pending_nmi, __ATOMIC_ACQUIRE) || events::has_pending(vcpu)) return;
+    if (vmcs::read(vmcs::Field32::guest_interruptibility) & (kBlockingBySti | kBlockingByMovSs | kBlockingByNmi)) return;
+    __atomic_store_n(&vcpu.pending_nmi, false, __ATOMIC_RELEASE);
+    events::inject_nmi(vcpu);
+}
+
 }  // namespace
 
 void prepare_entry(Vcpu& vcpu, uint64_t now)
 {
+    deliver_nmi(vcpu);
     vcpu.lapic.update(now);
     int vector = vcpu.lapic.highest_deliverable();
     if (vector < 0) return set_window_exiting(vcpu, false);

@@ -7,13 +7,14 @@
 #include "vmx/exit_reason.hpp"
 #include "vmx/guest_registers.hpp"
 #include "vmx/cpuid_policy.hpp"
+#include "vmx/entry_checks.hpp"
 #include "vmx/guest_cpuid.hpp"
 #include "vmx/msr_policy.hpp"
 
 struct Vm;
 struct PerCpu;
 
-enum class VcpuState : uint8_t { runnable, halted, ended };
+enum class VcpuState : uint8_t { runnable, halted, wait_for_sipi, ended };
 
 // An XSAVE/FXSAVE area (64-byte aligned; its size comes from CPUID at run time).
 struct alignas(64) ExtendedState {
@@ -49,6 +50,12 @@ struct Vcpu {
     PerCpu* home = nullptr;
     uint32_t processor_controls = 0;  // cached: interrupt-window exiting toggles per entry
     PendingEvent event{};
+    // Posted by other vCPUs (vmx/ipi.cpp), taken by this vCPU's own CPU.
+    uint64_t posted_vectors[4]{};
+    bool pending_nmi = false;
+    bool pending_init = false;
+    int pending_sipi = -1;  // start-up vector, -1 for none
+    vmx::StartState start{};  // the state the VMCS is set up with
     // Saved while another vCPU uses the physical CPU (vcpu_switch).
     ExtendedState* extended_state = nullptr;
     uint64_t xcr0 = 1;

@@ -8,6 +8,7 @@
 #include "vmx/events.hpp"
 #include "vmx/exit_handlers.hpp"
 #include "vmx/interrupts.hpp"
+#include "vmx/ipi.hpp"
 #include "vmx/vm.hpp"
 #include "vmx/vmcs.hpp"
 #include "vmx/vmcs_setup.hpp"
@@ -37,17 +38,36 @@ const char* instruction_error_name(uint32_t error)
 // vCPUs stay on their home CPU, so host state is written once, when the VMCS is set up there.
 bool make_current(PerCpu& cpu, Vcpu& vcpu)
 {
-    if (cpu.current_vmcs == vcpu.vmcs) return true;
+    if (vcpu.vmcs_ready && cpu.current_vmcs == vcpu.vmcs) return true;
     vcpu_switch::switch_to(cpu, vcpu);
     cpu.current_vmcs = vcpu.vmcs;
     if (vcpu.vmcs_ready) return vmcs::load(vcpu.vmcs);
     char error[160];
-    if (const char* why = vmcs_setup::init(vcpu, cpu, vcpu.vm->start, error, sizeof error)) {
+    if (const char* why = vmcs_setup::init(vcpu, cpu, vcpu.start, error, sizeof error)) {
         vms::end(*vcpu.vm, VmEnd::fault, 0, why);
         return false;
     }
     vcpu.vmcs_ready = true;
+    vcpu.launched = false;
     return true;
+}
+
+// INIT and SIPI as in the SDM's MP initialization (Vol. 3A "MP Initialization Protocol
+// Algorithm"): INIT resets the LAPIC and parks the vCPU in wait-for-SIPI; a SIPI there starts it
+// in real mode at vector:0000 with a fresh VMCS. A SIPI in any other state is ignored.
+void take_init_and_sipi(Vcpu& vcpu)
+{
+    if (__atomic_exchange_n(&vcpu.pending_init, false, __ATOMIC_ACQUIRE)) {
+        vcpu.lapic.init_reset();
+        vcpu.state = VcpuState::wait_for_sipi;
+        vcpu.event = PendingEvent{};
+    }
+    int vector = __atomic_exchange_n(&vcpu.pending_sipi, -1, __ATOMIC_ACQUIRE);
+    if (vector < 0 || vcpu.state != VcpuState::wait_for_sipi) return;
+    vcpu.start = vmx::sipi_start_state(vmx::platform().msrs, uint8_t(vector));
+    vcpu.regs = GuestRegisters{};
+    vcpu.vmcs_ready = false;
+    vcpu.state = VcpuState::runnable;
 }
 
 void arm_preemption_timer(const Vcpu& vcpu, uint64_t now)
@@ -140,6 +160,8 @@ void run(PerCpu& cpu)
             if (vms::ended(*vcpu.vm)) vcpu.state = VcpuState::ended;
             if (vcpu.state == VcpuState::ended) continue;
             alive = true;
+            ipi::drain(vcpu);
+            take_init_and_sipi(vcpu);
             if (vcpu.state == VcpuState::halted) {
                 if (!make_current(cpu, vcpu)) continue;
                 if (interrupts::wakes(vcpu, now)) vcpu.state = VcpuState::runnable;

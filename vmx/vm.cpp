@@ -10,6 +10,7 @@
 #include "vmx/multiboot_loader.hpp"
 #include "vmx/vcpu_switch.hpp"
 #include "vmx/guest_cpuid.hpp"
+#include "vmx/ipi.hpp"
 #include "vmx/msr_policy.hpp"
 #include "vmx/vmx_root.hpp"
 
@@ -82,7 +83,7 @@ bool create_vcpus(Vm& vm, const guest_config::Guest& guest, FrameAllocator& fram
     if (!vm.vcpus) return false;
     for (uint32_t i = 0; i < vm.vcpu_count; ++i) {
         vlapic::Config apic{.apic_id = i, .bsp = i == 0, .tsc_per_bus_tick = 1, .phys_addr_bits = 39};
-        Vcpu* vcpu = new (&vm.vcpus[i]) Vcpu(&vm, i, apic, vlapic::Callbacks{});
+        Vcpu* vcpu = new (&vm.vcpus[i]) Vcpu(&vm, i, apic, vlapic::Callbacks{ipi::route, nullptr, &vm.vcpus[i]});
         vcpu->vmcs = frames.allocate(4096);
         if (vcpu->vmcs == FrameAllocator::kNone) return false;
         if (vmx::platform().features.vpid) vcpu->vpid = next_vpid++;
@@ -99,8 +100,10 @@ bool create_vcpus(Vm& vm, const guest_config::Guest& guest, FrameAllocator& fram
         if (home.vcpu_count == kMaxVcpusPerCpu) return false;
         home.vcpus[home.vcpu_count++] = vcpu;
         vcpu->home = &home;
-        vcpu->state = i == 0 ? VcpuState::runnable : VcpuState::halted;
+        // The boot vCPU starts as the loader says; the others wait for INIT-SIPI-SIPI.
+        vcpu->state = i == 0 ? VcpuState::runnable : VcpuState::wait_for_sipi;
         if (i == 0) {
+            vcpu->start = vm.start;
             vcpu->regs.gpr[reg::rax] = vm.start_eax;
             vcpu->regs.gpr[reg::rbx] = vm.start_ebx;
         }
@@ -172,7 +175,6 @@ void end(Vm& vm, VmEnd how, uint64_t value, const char* report)
     if (vm.end != VmEnd::running) return;
     vm.end_value = value;
     if (report) format_to(vm.end_report, sizeof vm.end_report, "{}", report);
-    vm_devices::flush(vm);
     __atomic_store_n(&vm.end, how, __ATOMIC_RELEASE);
 }
 
@@ -184,6 +186,7 @@ bool summarize()
     bool all_passed = machine_count > 0 && not_started == 0;
     for (size_t i = 0; i < machine_count; ++i) {
         Vm& vm = *machines[i];
+        vm_devices::flush(vm);  // every CPU has stopped: partial console lines come out now
         switch (vm.end) {
         case VmEnd::debug_exit: console::info("vm {} ended: debug-exit {}", vm.name, vm.end_value); break;
         case VmEnd::hypercall: console::info("vm {} ended: exit hypercall {}", vm.name, vm.end_value); break;

@@ -31,7 +31,8 @@ struct Vm {
     Vcpu* vcpus;
     uint32_t vcpu_count;
     VmDevices devices;
-    Spinlock lock;
+    Spinlock devices_lock;  // the VM's vCPUs run on several CPUs; devices are not reentrant
+    Spinlock lock;          // the end fields
     VmEnd end;
     uint64_t end_value;
     char end_report[320];
@@ -45,8 +46,8 @@ void create_all(const mb2::BootInfo& boot, FrameAllocator& frames);
 size_t count();
 Vm& get(size_t index);
 
-// Ends a VM (first caller wins): records why, stops its vCPUs at their next exit, flushes its
-// console. `report` is printed as the VM's end line.
+// Ends a VM (first caller wins): records why and stops its vCPUs at their next exit. `report`
+// is printed as the VM's end line by summarize().
 void end(Vm& vm, VmEnd how, uint64_t value, const char* report);
 bool ended(const Vm& vm);
 

@@ -1,0 +1,80 @@
+#include "vmx/ipi.hpp"
+
+#include "arch/percpu.hpp"
+#include "drivers/lapic.hpp"
+#include "vmx/vm.hpp"
+
+namespace ipi {
+namespace {
+
+using vlapic::DeliveryMode, vlapic::Shorthand;
+
+void kick(Vcpu& target)
+{
+    // A CPU running the target in guest mode exits on the host interrupt; one in the vCPU loop
+    // polls the mailbox anyway, and the interrupt then costs at most one spurious exit.
+    if (target.home && target.home != &this_cpu()) lapic::send_fixed(target.home->apic_id, kKickVector);
+}
+
+void post(Vcpu& target, const vlapic::IpiRequest& r)
+{
+    switch (r.delivery_mode) {
+    case DeliveryMode::fixed:
+    case DeliveryMode::lowest_priority:
+        __atomic_fetch_or(&target.posted_vectors[r.vector / 64], 1ull << (r.vector % 64), __ATOMIC_RELEASE);
+        break;
+    case DeliveryMode::nmi: __atomic_store_n(&target.pending_nmi, true, __ATOMIC_RELEASE); break;
+    case DeliveryMode::init:
+        // INIT level de-assert (bit 14 clear) is a no-op on modern processors (SDM Vol. 3A
+        // "Interrupt Command Register").
+        if (!r.level) return;
+        __atomic_store_n(&target.pending_init, true, __ATOMIC_RELEASE);
+        break;
+    case DeliveryMode::startup: __atomic_store_n(&target.pending_sipi, int(r.vector), __ATOMIC_RELEASE); break;
+    default: return;  // SMI and the reserved modes have no effect on a VM
+    }
+    kick(target);
+}
+
+bool selected(const Vcpu& sender, const Vcpu& target, const vlapic::IpiRequest& r)
+{
+    switch (r.shorthand) {
+    case Shorthand::self: return &sender == &target;
+    case Shorthand::all_including_self: return true;
+    case Shorthand::all_excluding_self: return &sender != &target;
+    case Shorthand::none: break;
+    }
+    // Reads the target's ID/LDR/DFR from another CPU: aligned 32-bit registers, and a guest that
+    // changes them while sending to itself races on real hardware too.
+    return target.lapic.matches_destination(r.destination, r.dest_mode == vlapic::DestMode::logical);
+}
+
+}  // namespace
+
+void route(void* sender_context, const vlapic::IpiRequest& r)
+{
+    Vcpu& sender = *static_cast<Vcpu*>(sender_context);
+    Vm& vm = *sender.vm;
+    for (uint32_t i = 0; i < vm.vcpu_count; ++i) {
+        Vcpu& target = vm.vcpus[i];
+        if (!selected(sender, target, r)) continue;
+        post(target, r);
+        // Lowest priority goes to one of the selected processors (SDM Vol. 3A "Lowest Priority
+        // Delivery Mode"): the first is as good as any for a VM.
+        if (r.delivery_mode == DeliveryMode::lowest_priority) return;
+    }
+}
+
+void drain(Vcpu& vcpu)
+{
+    for (unsigned word = 0; word < 4; ++word) {
+        uint64_t bits = __atomic_exchange_n(&vcpu.posted_vectors[word], 0, __ATOMIC_ACQUIRE);
+        while (bits) {
+            unsigned bit = unsigned(__builtin_ctzll(bits));
+            bits &= bits - 1;
+            vcpu.lapic.accept(uint8_t(word * 64 + bit));
+        }
+    }
+}
+
+}  // namespace ipi

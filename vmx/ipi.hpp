@@ -1,0 +1,23 @@
+// Interrupts between the vCPUs of a VM. The sender never touches another vCPU's local APIC
+// model (it belongs to the CPU that runs that vCPU): it posts into the target's mailbox, which is
+// lock-free, and kicks the target's physical CPU with a host IPI so a running guest exits and
+// sees the post. The target drains its mailbox into its LAPIC before each entry.
+#pragma once
+#include "drivers/virtual/vlapic.hpp"
+#include "vmx/vcpu.hpp"
+
+namespace ipi {
+
+// The vLAPIC's send_ipi callback (context: the sending Vcpu): routes by shorthand, physical or
+// logical destination and delivery mode (fixed, lowest priority, NMI, INIT, SIPI).
+void route(void* sender, const vlapic::IpiRequest& request);
+
+// On the target's own CPU: moves posted vectors into its LAPIC; INIT and SIPI are handled by the
+// vCPU loop (pending_init / pending_sipi).
+void drain(Vcpu& vcpu);
+
+// The host vector used to kick a CPU out of guest mode; it is acknowledged on exit and needs no
+// handler.
+constexpr uint8_t kKickVector = 0xf2;
+
+}  // namespace ipi
