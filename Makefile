@@ -59,6 +59,26 @@ $(BUILD)/matryoshka.iso: $(BUILD)/matryoshka.elf tools/grub.cfg
 	@cp tools/grub.cfg $(BUILD)/iso/boot/grub/grub.cfg
 	@grub-mkrescue -o $@ $(BUILD)/iso 2>$(BUILD)/grub-mkrescue.log || (cat $(BUILD)/grub-mkrescue.log; exit 1)
 
+# `make usb`: the same kind of hybrid image (MBR and El Torito for BIOS, an EFI system partition
+# for UEFI) with the demo guests of tools/grub-usb.cfg, to write to a USB stick with dd (README.md).
+USB_GUESTS := $(BUILD)/guests/hello.elf $(BUILD)/guests/memfill.elf
+$(BUILD)/matryoshka-usb.img: $(BUILD)/matryoshka.elf $(USB_GUESTS) tools/grub-usb.cfg
+	@rm -rf $(BUILD)/usb
+	@mkdir -p $(BUILD)/usb/boot/grub $(BUILD)/usb/guests
+	@echo "  USB     $@"
+	@cp $(BUILD)/matryoshka.elf $(BUILD)/usb/boot/
+	@cp $(USB_GUESTS) $(BUILD)/usb/guests/
+	@cp tools/grub-usb.cfg $(BUILD)/usb/boot/grub/grub.cfg
+	@grub-mkrescue -o $@ $(BUILD)/usb 2>$(BUILD)/grub-mkrescue-usb.log || (cat $(BUILD)/grub-mkrescue-usb.log; exit 1)
+
+# `make qemu-kvm`: the QEMU/KVM command for nested VT-x (README.md, "Nested in QEMU/KVM"); it runs
+# only where /dev/kvm exists on an Intel CPU with VMX, and is printed either way.
+.PHONY: usb qemu-kvm
+usb: $(BUILD)/matryoshka-usb.img
+
+qemu-kvm: $(BUILD)/matryoshka-usb.img
+	@tools/qemu-kvm $(BUILD)/matryoshka-usb.img
+
 .PHONY: all
 all: $(BUILD)/matryoshka.elf $(BUILD)/matryoshka.iso
 

@@ -42,6 +42,7 @@ boot_gdtr:
     dq boot_gdt
 global boot_handoff_tsc
 boot_handoff_tsc: dq 0
+boot_mbi:         dd 0
 
 section .boot.text
 bits 32
@@ -49,6 +50,7 @@ global boot_entry
 boot_entry:
     mov ebp, eax                          ; RDTSC below clobbers EAX/EDX
     mov esi, ebx
+    mov [boot_mbi], ebx
     rdtsc
     mov [boot_handoff_tsc], eax
     mov [boot_handoff_tsc + 4], edx
@@ -104,7 +106,7 @@ boot_entry:
     or eax, (1 << 31) | (1 << 16) | 1     ; PG, WP, PE
     mov cr0, eax
     lgdt [boot_gdtr]
-    jmp 0x08:.long_mode
+    jmp 0x08:boot_long_mode
 
 .bad_magic:
     mov esi, msg_bad_magic
@@ -115,7 +117,8 @@ boot_entry:
 .no_nx:
     mov esi, msg_no_nx
 .fatal:
-    ; No console exists yet: program COM1 (115200 8N1) and mirror to port 0xE9, then stop.
+    ; No console exists yet: program COM1 (115200 8N1), print there and on port 0xE9.
+    cld
     mov dx, COM1 + 3
     mov al, 0x80
     out dx, al
@@ -128,10 +131,24 @@ boot_entry:
     mov dx, COM1 + 3
     mov al, 3
     out dx, al
-.next_char:
+    call early_print
+    ; Without the Multiboot2 magic the MBI cannot be trusted to say how to leave: stop here.
+    cmp ebp, MB2_BOOT_MAGIC
+    jne .halt
+    mov esi, msg_refused
+    call early_print
+    call early_exit
+.halt:
+    cli
+    hlt
+    jmp .halt
+
+; Prints the NUL-terminated string at ESI on COM1 and port 0xE9, then waits until the UART has
+; sent it all (an emulator exit right after must not cut the line).
+early_print:
     lodsb
     test al, al
-    jz .halt
+    jz .drain
     mov ah, al
     mov dx, COM1 + 5
 .wait_thr:
@@ -142,14 +159,76 @@ boot_entry:
     mov dx, COM1
     out dx, al
     out 0xE9, al
-    jmp .next_char
-.halt:
-    cli
-    hlt
-    jmp .halt
+    jmp early_print
+.drain:
+    mov dx, COM1 + 5
+    mov ecx, 1000000                      ; bounded: an absent UART must not hang this
+.wait_empty:
+    in al, dx
+    test al, 0x40
+    jnz .done
+    loop .wait_empty
+.done:
+    ret
+
+; Test runs leave through the emulator's exit port with status 2 (refused), as the C++ code
+; does once it runs: `exit=bochs` or `exit=qemu` in the Multiboot2 command line (tag type 1).
+; Anything else (ACPI power-off needs the FADT) halts.
+early_exit:
+    mov edx, [boot_mbi]
+    mov ebx, edx
+    add ebx, [edx]                        ; end of the MBI (total_size)
+    add edx, 8
+.tag:
+    cmp edx, ebx
+    jae .no_method
+    mov eax, [edx]
+    test eax, eax
+    jz .no_method                         ; end tag
+    cmp eax, 1
+    je .scan_start
+    mov ecx, [edx + 4]
+    cmp ecx, 8
+    jb .no_method                         ; malformed: never loop on a zero size
+    add ecx, 7
+    and ecx, ~7
+    add edx, ecx
+    jmp .tag
+.scan_start:
+    mov ebx, edx
+    add ebx, [edx + 4]                    ; end of the command-line tag
+    add edx, 8
+.scan:
+    cmp edx, ebx
+    jae .no_method
+    cmp byte [edx], 0
+    je .no_method
+    mov esi, str_exit_bochs
+    mov edi, edx
+    mov ecx, str_exit_bochs_end - str_exit_bochs
+    repe cmpsb
+    je .bochs
+    mov esi, str_exit_qemu
+    mov edi, edx
+    mov ecx, str_exit_qemu_end - str_exit_qemu
+    repe cmpsb
+    je .qemu
+    inc edx
+    jmp .scan
+.bochs:
+    mov esi, str_shutdown
+    mov dx, 0x8900
+    mov ecx, 8
+    rep outsb
+    ret
+.qemu:
+    mov al, 2
+    out 0xF4, al
+.no_method:
+    ret
 
 bits 64
-.long_mode:
+boot_long_mode:
     mov ax, 0x10
     mov ds, ax
     mov es, ax
@@ -163,6 +242,12 @@ bits 64
 msg_bad_magic:    db "matryoshka: error: not started by a Multiboot2 loader (bad magic in EAX)", 13, 10, 0
 msg_no_long_mode: db "matryoshka: error: this CPU does not support 64-bit long mode", 13, 10, 0
 msg_no_nx:        db "matryoshka: error: execute-disable (NX/XD) is off: enable XD in the firmware setup", 13, 10, 0
+msg_refused:      db "matryoshka: exit status 2", 13, 10, 0
+str_exit_bochs:   db "exit=bochs"
+str_exit_bochs_end:
+str_exit_qemu:    db "exit=qemu"
+str_exit_qemu_end:
+str_shutdown:     db "Shutdown"
 
 section .text
 boot_higher_half:

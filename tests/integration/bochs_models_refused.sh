@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+# The refusal half of the Bochs CPU-model matrix (the table and the checks are in bochs_models.sh):
+# models without VT-x, EPT or unrestricted guest must refuse with their precise line, status 2.
+# shellcheck source-path=SCRIPTDIR source=bochs_models.sh
+BOCHS_MODELS_PART=refused
+source "$(dirname "$0")/bochs_models.sh"
