@@ -39,7 +39,10 @@ bool build_layout(uint64_t ram_bytes, uint64_t firmware_bytes, Layout& out, char
     auto region = [&out](uint64_t base, uint64_t length, RegionType type) {
         out.regions[out.region_count++] = Region{base, length, type};
     };
-    region(0, kLowRamEnd, RegionType::ram);
+    out.acpi_base = kAcpiRegionBase;
+    out.acpi_bytes = kAcpiRegionBytes;
+    region(0, kAcpiRegionBase, RegionType::ram);
+    region(kAcpiRegionBase, kAcpiRegionBytes, RegionType::reserved);
     region(kLowRamEnd, kHighRamBase - kLowRamEnd, RegionType::reserved);
     if (ram_bytes > kHighRamBase) region(kHighRamBase, ram_bytes - kHighRamBase, RegionType::ram);
     // QEMU's e820 likewise reserves the BIOS alias below 4 GiB, so the guest never places MMIO there.
@@ -48,13 +51,14 @@ bool build_layout(uint64_t ram_bytes, uint64_t firmware_bytes, Layout& out, char
     auto ept = [&out](uint64_t gpa, uint64_t offset, uint64_t length, EptKind kind) {
         out.ept[out.ept_count++] = EptRange{gpa, offset, length, kind};
     };
-    ept(0, 0, kLowRamEnd, EptKind::ram);
+    ept(0, 0, kAcpiRegionBase, EptKind::ram);
+    ept(kAcpiRegionBase, kAcpiRegionBase, kAcpiRegionBytes, EptKind::acpi);
     uint64_t firmware_base = kHighRamBase - firmware_bytes;
     if (firmware_bytes) ept(firmware_base, firmware_base, firmware_bytes, EptKind::firmware);
     if (ram_bytes > kHighRamBase) ept(kHighRamBase, kHighRamBase, ram_bytes - kHighRamBase, EptKind::ram);
     if (firmware_bytes) ept(k4GiB - firmware_bytes, firmware_base, firmware_bytes, EptKind::firmware_alias);
 
-    out.mem_lower_kib = uint32_t(kLowRamEnd / kKiB);
+    out.mem_lower_kib = uint32_t(kAcpiRegionBase / kKiB);
     out.mem_upper_kib = uint32_t((ram_bytes - kHighRamBase) / kKiB);
     return true;
 }

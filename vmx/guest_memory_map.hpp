@@ -2,10 +2,16 @@
 // boot information lists, and the ranges the hypervisor maps in EPT. GuestRam backs guest-physical
 // [0, S) with one contiguous host range; every EPT range below names its offset in that range.
 //
-//   [0, 640 KiB)            RAM
+//   [0, 636 KiB)            RAM
+//   [636 KiB, 640 KiB)      ACPI region ("EBDA"): reserved, mapped; the hypervisor's firmware
+//                           tables (vmx/guest_acpi.hpp), found through the BDA word at 0x40E
 //   [640 KiB, 1 MiB)        VGA/BIOS hole: reserved, not mapped (accesses exit to the hypervisor)
 //   [1 MiB, S)              RAM
 //   0xFEC00000, 0xFEE00000  IOAPIC and LAPIC pages: never RAM (S is at most 3 GiB)
+//
+// The ACPI region is guest RAM (GuestRam backs it, EPT maps it like RAM) that the memory map
+// lists as reserved, like the EBDA a PC BIOS keeps at the top of conventional memory: the guest
+// keeps its hands off it, so the tables stay intact, and mem_lower (636 KiB) ends below it.
 //
 // For a real-mode flat binary (start=realmode) a firmware region of 64 or 128 KiB ends at 1 MiB,
 // inside the hole, like a PC's BIOS ROM; it is mapped at its place and aliased just below 4 GiB so
@@ -19,7 +25,9 @@ namespace guest_memory {
 
 constexpr uint64_t kKiB = 1024, kMiB = 1024 * kKiB, kGiB = 1024 * kMiB;
 
-constexpr uint64_t kLowRamEnd = 640 * kKiB; // 0xA0000
+constexpr uint64_t kLowRamEnd = 640 * kKiB; // 0xA0000: where the VGA/BIOS hole starts
+constexpr uint64_t kAcpiRegionBytes = 4 * kKiB;
+constexpr uint64_t kAcpiRegionBase = kLowRamEnd - kAcpiRegionBytes; // 0x9F000, EBDA segment 0x9F00
 constexpr uint64_t kHighRamBase = 1 * kMiB; // 0x100000
 constexpr uint64_t kMinRamBytes = 1 * kMiB;
 constexpr uint64_t kMaxRamBytes = 3 * kGiB; // RAM stays below the 32-bit device area
@@ -41,6 +49,7 @@ enum class EptKind : uint8_t {
     ram,            // guest RAM at its own address
     firmware,       // the real-mode firmware region at the top of the first MiB
     firmware_alias, // the same host pages again, ending at 4 GiB
+    acpi,           // the ACPI region: RAM at its own address that the memory map lists as reserved
 };
 
 // Map guest-physical [guest_physical, +length) to GuestRam's host bytes [ram_offset, +length).
@@ -51,15 +60,16 @@ struct EptRange {
 };
 
 struct Layout {
-    static constexpr size_t kMaxRegions = 4, kMaxEptRanges = 4;
+    static constexpr size_t kMaxRegions = 5, kMaxEptRanges = 5;
     uint64_t ram_bytes;
     uint64_t firmware_bytes; // 0, or the size of the firmware region ending at 1 MiB
+    uint64_t acpi_base, acpi_bytes; // the ACPI region: kAcpiRegionBase, kAcpiRegionBytes
     Region regions[kMaxRegions]; // sorted by base, no overlaps: the guest's memory map
     size_t region_count;
     EptRange ept[kMaxEptRanges]; // sorted by guest_physical
     size_t ept_count;
     // Multiboot "basic memory information" (v1 §3.3 mem_lower/mem_upper, v2 §3.6.3), in KiB:
-    // RAM from 0 and from 1 MiB up to the first hole.
+    // RAM from 0 up to the ACPI region, and from 1 MiB up to the first hole.
     uint32_t mem_lower_kib, mem_upper_kib;
 
     // True when [base, base+length) lies entirely inside one RAM region (length 0: base inside

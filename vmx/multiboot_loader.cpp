@@ -9,6 +9,7 @@ namespace {
 using guest_memory::Layout;
 using guest_memory::kHighRamBase;
 using guest_memory::kLowRamEnd;
+using guest_memory::RegionType;
 
 constexpr uint64_t kPage = 4096;
 
@@ -61,7 +62,7 @@ public:
     }
 
 private:
-    enum class Fit : uint8_t { ok, hole, outside };
+    enum class Fit : uint8_t { ok, hole, acpi, outside };
     Fit fit(uint64_t base, uint64_t size) const;
     template <class... Args>
     bool check_fit(uint64_t base, uint64_t size, Str what_pattern, const Args&... args);
@@ -74,6 +75,8 @@ private:
     bool load_elf(bool need_entry);
     bool entry_in_segment(uint64_t entry) const;
     bool place(uint64_t from, uint64_t size, uint64_t& out) const;
+    bool has_rsdp() const { return req_.acpi_rsdp_length != 0; }
+    bool info_tag_provided(uint32_t type) const;
     uint64_t v1_info_size() const;
     uint64_t v2_info_size() const;
     void write_v1_info(uint8_t* block, uint64_t base) const;
@@ -108,6 +111,9 @@ Loader::Fit Loader::fit(uint64_t base, uint64_t size) const
     if (overlap(Range{base, base + size}, Range{kLowRamEnd, kHighRamBase})) return Fit::hole;
     // A zero-size range touching the hole is still not RAM to put anything in.
     if (size == 0 && base >= kLowRamEnd && base < kHighRamBase) return Fit::hole;
+    Range acpi{layout_.acpi_base, layout_.acpi_base + layout_.acpi_bytes};
+    if (overlap(Range{base, base + size}, acpi) || (size == 0 && base >= acpi.base && base < acpi.end))
+        return Fit::acpi;
     return Fit::ok;
 }
 
@@ -121,6 +127,10 @@ bool Loader::check_fit(uint64_t base, uint64_t size, Str what_pattern, const Arg
     format_to(what, sizeof what, what_pattern, args...);
     if (f == Fit::outside)
         return fail("{} ({:#x}+{:#x}) does not fit in {} of guest RAM", what, base, size, Bytes{layout_.ram_bytes});
+    if (f == Fit::acpi)
+        return fail("{} ({:#x}+{:#x}) overlaps the ACPI region [{:#x}, {:#x}), the EBDA that holds the guest's "
+                    "firmware tables",
+                    what, base, size, layout_.acpi_base, layout_.acpi_base + layout_.acpi_bytes);
     return fail("{} ({:#x}+{:#x}) overlaps the VGA/BIOS hole [{:#x}, {:#x}), which is not RAM", what, base, size,
                 kLowRamEnd, kHighRamBase);
 }
@@ -247,7 +257,10 @@ const char* info_tag_name(uint32_t type)
     return type < sizeof names / sizeof names[0] ? names[type] : "unknown";
 }
 
-bool info_tag_provided(uint32_t type) { return type == 0 || type == 1 || type == 2 || type == 3 || type == 4 || type == 6; }
+bool Loader::info_tag_provided(uint32_t type) const
+{
+    return type == 0 || type == 1 || type == 2 || type == 3 || type == 4 || type == 6 || (type == 15 && has_rsdp());
+}
 
 bool Loader::load_v2()
 {
@@ -285,9 +298,10 @@ bool Loader::load_v2()
                 uint32_t wanted = read_u32(t + i);
                 if (!info_tag_provided(wanted))
                     return fail("Multiboot2 header requires boot information tag {} ({}), which this loader does not "
-                                "provide (it gives command line, boot loader name, modules, basic memory information "
-                                "and memory map)",
-                                wanted, info_tag_name(wanted));
+                                "provide (it gives command line, boot loader name, modules, basic memory information"
+                                "{})",
+                                wanted, info_tag_name(wanted),
+                                has_rsdp() ? ", memory map and ACPI new RSDP" : " and memory map");
             }
             break;
         case htag_address:
@@ -491,14 +505,21 @@ bool Loader::load_elf(bool need_entry)
 }
 
 // First 4 KiB-aligned address at or above `from` where `size` bytes are RAM and overlap nothing
-// placed so far. Each step moves strictly upward, past a used range or out of the hole.
+// placed so far. Each step moves strictly upward, past a used range or to the next RAM region
+// (out of the ACPI region and the hole).
 bool Loader::place(uint64_t from, uint64_t size, uint64_t& out) const
 {
     uint64_t a = align_up(from, kPage);
     for (;;) {
         if (a > layout_.ram_bytes || size > layout_.ram_bytes - a) return false;
-        if (fit(a, size) == Fit::hole) {
-            a = kHighRamBase;
+        Fit f = fit(a, size);
+        if (f == Fit::hole || f == Fit::acpi) {
+            uint64_t next = a;
+            for (size_t i = 0; i < layout_.region_count && next == a; ++i)
+                if (layout_.regions[i].type == RegionType::ram && layout_.regions[i].base > a)
+                    next = layout_.regions[i].base;
+            if (next == a) return false;
+            a = next;
             continue;
         }
         bool moved = false;
@@ -567,7 +588,7 @@ void Loader::write_v1_info(uint8_t* block, uint64_t base) const
 
 // Multiboot2 boot information (§3.6): total_size, reserved, then 8-byte aligned tags.
 enum InfoTag : uint32_t { itag_end = 0, itag_cmdline = 1, itag_loader_name = 2, itag_module = 3, itag_basic_memory = 4,
-                          itag_mmap = 6 };
+                          itag_mmap = 6, itag_acpi_new = 15 };
 constexpr uint64_t kV2MmapEntry = 24;
 
 uint64_t Loader::v2_info_size() const
@@ -578,6 +599,7 @@ uint64_t Loader::v2_info_size() const
     for (size_t i = 0; i < req_.module_count; ++i) n += align_up(16 + req_.modules[i].cmdline.size + 1, 8);
     n += 16;
     n += 16 + kV2MmapEntry * layout_.region_count;
+    if (has_rsdp()) n += align_up(8 + req_.acpi_rsdp_length, 8);
     n += 8;
     return n;
 }
@@ -619,6 +641,11 @@ void Loader::write_v2_info(uint8_t* block, uint64_t /*base*/) const
         write_u32(e + 16, uint32_t(layout_.regions[i].type));
         write_u32(e + 20, 0);
     }
+    // The "ACPI new RSDP" tag: a copy of the RSDP (the tables themselves are in the ACPI region).
+    if (has_rsdp()) {
+        uint8_t* rsdp = tag(itag_acpi_new, 8 + req_.acpi_rsdp_length);
+        __builtin_memcpy(rsdp + 8, req_.acpi_rsdp, req_.acpi_rsdp_length);
+    }
     tag(itag_end, 8);
     write_u32(block, uint32_t(p)); // total_size
     write_u32(block + 4, 0);
@@ -635,6 +662,10 @@ bool Loader::run(LoadResult& out)
     if (req_.module_count > kMaxModules)
         return fail("{} modules are more than the {} a guest can have", req_.module_count, kMaxModules);
     if (req_.module_count && !req_.modules) return fail("module list is missing");
+    if (has_rsdp() && !req_.acpi_rsdp) return fail("the ACPI RSDP copy is missing");
+    if (has_rsdp() && (req_.acpi_rsdp_length < kMinRsdpBytes || req_.acpi_rsdp_length > kMaxRsdpBytes))
+        return fail("the ACPI RSDP copy of {} bytes is not {} to {} bytes long", req_.acpi_rsdp_length, kMinRsdpBytes,
+                    kMaxRsdpBytes);
 
     if (!find_headers()) return false;
     if (protocol_ == Protocol::v2 ? !load_v2() : !load_v1()) return false;

@@ -9,16 +9,26 @@
 // ELF, as the specs say and GRUB and QEMU do; otherwise an ELF32 (EM_386) or ELF64 (EM_X86_64)
 // little-endian ET_EXEC/ET_DYN image whose PT_LOAD segments are copied to p_paddr (p_filesz bytes,
 // zero up to p_memsz). Segments must lie in guest RAM as guest_memory::build_layout(ram.size, 0)
-// lays it out: [0, 640 KiB) or [1 MiB, size), never the VGA/BIOS hole. The entry point is e_entry
-// translated from the segment whose virtual range holds it to that segment's physical address
-// (GRUB's rule, which higher-half kernels rely on), or the v2 entry address tag; it must be inside
-// a loaded segment and, the guest starting in 32-bit protected mode, below 4 GiB.
+// lays it out: [0, 636 KiB) or [1 MiB, size), never the ACPI region [636 KiB, 640 KiB) (the EBDA
+// with the VM's firmware tables, reserved in the memory map) nor the VGA/BIOS hole. The entry
+// point is e_entry translated from the segment whose virtual range holds it to that segment's
+// physical address (GRUB's rule, which higher-half kernels rely on), or the v2 entry address tag;
+// it must be inside a loaded segment and, the guest starting in 32-bit protected mode, below 4 GiB.
 //
 // Placement: the boot information (structure, memory map, module list and strings, one block)
 // goes at 0x9000 like QEMU's, or at the first free 4 KiB-aligned RAM above it; modules follow the
 // kernel, each 4 KiB-aligned (what v1 flags bit 0 and the v2 module alignment tag ask for, done
-// always). Nothing overlaps the kernel or the hole. Nothing is written to guest RAM unless the
-// whole load is valid. Hardware-independent.
+// always). Nothing overlaps the kernel, the ACPI region or the hole. Nothing is written to guest
+// RAM unless the whole load is valid. The loader never writes the ACPI region, nor the BIOS data
+// area words guest_acpi::build_acpi_tables sets there, unless a kernel segment itself covers
+// [0x400, 0x500) (GRUB would load such a kernel over the BDA too).
+//
+// Boot information: both protocols give the command line, the boot loader name, the modules,
+// the basic memory information and the memory map (the layout's: the ACPI region is reserved, so
+// mem_lower is 636 KiB). Multiboot2 adds the "ACPI new RSDP" tag (type 15, a copy of the RSDP)
+// when the request carries one; v1 has no such field, its guests scan the BIOS areas for the RSDP.
+// The hypervisor writes the tables before loading (the RSDP copy comes from that), so a kernel
+// that answers tag 15 and one that scans find the same tables. Hardware-independent.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -33,6 +43,7 @@ constexpr uint32_t kV2HeaderMagic = 0xE85250D6, kV2BootloaderMagic = 0x36d76289;
 constexpr size_t kV1SearchBytes = 8192, kV2SearchBytes = 32768;
 constexpr uint64_t kInfoBase = 0x9000;
 constexpr size_t kMaxSegments = 32, kMaxModules = 16;
+constexpr size_t kMinRsdpBytes = 20, kMaxRsdpBytes = 256; // ACPI 1.0 RSDP; a generous bound on later ones
 constexpr const char* kBootloaderName = "Matryoshka";
 
 enum class Protocol : uint8_t { automatic, v1, v2 };
@@ -53,6 +64,10 @@ struct LoadRequest {
     size_t module_count; // at most kMaxModules
     Protocol protocol = Protocol::automatic;
     Str guest_name; // errors start with "guest '<name>': " when not empty
+    // Optional: the RSDP's bytes (guest_acpi::AcpiTables::rsdp, rsdp_length), copied into the
+    // Multiboot2 information as tag 15 (8 + length bytes). Ignored for v1. 20 to kMaxRsdpBytes.
+    const uint8_t* acpi_rsdp = nullptr;
+    size_t acpi_rsdp_length = 0;
 };
 
 // The vCPU starts in 32-bit protected mode, paging off, EIP = entry, EAX = eax_magic,

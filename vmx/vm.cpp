@@ -7,6 +7,7 @@
 #include "arch/tsc.hpp"
 #include "drivers/console.hpp"
 #include "vmx/ept.hpp"
+#include "vmx/guest_acpi.hpp"
 #include "vmx/multiboot_loader.hpp"
 #include "vmx/vcpu_switch.hpp"
 #include "vmx/guest_cpuid.hpp"
@@ -48,7 +49,8 @@ T* allocate_object(FrameAllocator& frames, size_t count = 1)
     return physical == FrameAllocator::kNone ? nullptr : paging::phys_to_virt<T>(physical);
 }
 
-const char* load_guest(Vm& vm, const guest_config::Guest& guest, char* error, size_t size)
+const char* load_guest(Vm& vm, const guest_config::Guest& guest, const guest_acpi::AcpiTables& acpi, char* error,
+                       size_t size)
 {
     const uint8_t* image = paging::phys_to_virt<const uint8_t>(guest.start);
     size_t image_size = guest.end - guest.start;
@@ -67,6 +69,8 @@ const char* load_guest(Vm& vm, const guest_config::Guest& guest, char* error, si
     }
     multiboot::LoadRequest request{vm.ram, image, image_size, guest.config.cmdline, modules, module_count,
                                    multiboot::Protocol::automatic, Str(vm.name)};
+    request.acpi_rsdp = acpi.rsdp;
+    request.acpi_rsdp_length = acpi.rsdp_length;
     multiboot::LoadResult loaded{};
     if (!multiboot::load_multiboot(request, loaded, error, size)) return error;
     if (loaded.warning) console::warning("vm {}: {}", vm.name, loaded.warning);
@@ -125,7 +129,16 @@ Vm* create(const guest_config::Guest& guest, FrameAllocator& frames, char* error
     }
     vm->ram.host = paging::phys_to_virt<uint8_t>(vm->ram_physical);
     if (!guest_memory::build_layout(vm->ram.size, 0, vm->layout, error, size)) return nullptr;
-    if (load_guest(*vm, guest, error, size)) return nullptr;
+    // The firmware tables first, as a BIOS leaves them before the boot loader runs: the loader
+    // puts a copy of the RSDP in the Multiboot2 information and never writes the ACPI region.
+    guest_acpi::AcpiTables acpi{};
+    char acpi_error[160];
+    if (!guest_acpi::build_acpi_tables(vm->ram, vm->layout.acpi_base, vm->layout.acpi_bytes, guest.config.vcpus, acpi,
+                                       acpi_error, sizeof acpi_error)) {
+        format_to(error, size, "guest '{}': {}", vm->name, acpi_error);
+        return nullptr;
+    }
+    if (load_guest(*vm, guest, acpi, error, size)) return nullptr;
     vm->ept_pointer = ept::build(vm->layout, vm->ram_physical, frames);
     vm->io_bitmaps = frames.allocate(2 * 4096);
     vm->msr_bitmap = frames.allocate(4096);
