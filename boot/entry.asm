@@ -19,6 +19,16 @@ mb2_header:
     dw 6, 0                               ; module alignment tag: modules page-aligned
     dd 8
     align 8
+    ; Framebuffer tag (spec 3.1.10), optional (flags bit 0); width, height and depth 0: no
+    ; preference. GRUB then sets a graphics mode and describes it in the boot information, for the
+    ; framebuffer console: a VBE mode under BIOS; under UEFI a GOP mode, once grub.cfg has loaded
+    ; efi_gop (insmod efi_gop or all_video; without it GRUB 2.06 says "no suitable video mode
+    ; found" and boots without one). `set gfxpayload=text` after the multiboot2 line keeps the
+    ; text mode (tools/run-vm does by default: Bochs's term display cannot show VBE modes).
+    dw 5, 1
+    dd 20
+    dd 0, 0, 0
+    align 8
     dw 0, 0                               ; end tag
     dd 8
 mb2_header_end:

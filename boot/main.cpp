@@ -54,13 +54,15 @@ void setup_boot_cpu()
     };
 }
 
+uint16_t serial_port() { return options.console_serial ? options.serial_port : 0; }
+
 void read_boot_information(uint32_t mbi_physical)
 {
     if (const char* error = mb2::parse(paging::phys_to_virt(mbi_physical), boot_info))
         refuse(power::ExitStatus::failure, error);
 
     boot::ParseResult result = boot::parse_options(boot_info.cmdline, options);
-    console::configure({options.serial_port, options.e9});
+    console::configure({serial_port(), options.e9});
     power::configure(options.exit);
     console::info("Matryoshka hypervisor, loaded by {} ({})", boot_info.bootloader_name,
                   boot_info.booted_from_efi ? "UEFI" : "BIOS");
@@ -105,6 +107,23 @@ void init_memory(uint32_t mbi_physical)
     console::info("memory: {} usable in {} regions, {} free; image {} at {:#x}; W^X on, SMEP {}, SMAP {}",
                   Bytes{usable}, boot_info.memory_count, Bytes{frames.free_bytes()}, Bytes{image_bytes},
                   kImagePhysicalStart, paging::smep_enabled(), paging::smap_enabled());
+}
+
+// The framebuffer console needs the hypervisor's page tables: the framebuffer may lie above
+// 4 GiB and is mapped uncacheable. It starts with the lines written so far.
+void start_framebuffer_console()
+{
+    const mb2::Framebuffer& fb = boot_info.framebuffer;
+    // Type 2 is GRUB saying the screen stayed in VGA text mode (gfxpayload=text under BIOS).
+    if (!options.console_fb || !boot_info.has_framebuffer || fb.type == 2) return;
+    if (const char* error = console::configure({serial_port(), options.e9, &fb})) {
+        console::warning("framebuffer console off ({}x{}, {} bpp, type {}): {}", fb.width, fb.height, fb.bpp, fb.type,
+                         error);
+        return;
+    }
+    console::Active active = console::active();
+    console::info("framebuffer console: {}x{}, {} bpp at {:#x}, {}x{} characters", fb.width, fb.height, fb.bpp,
+                  fb.address, active.columns, active.rows);
 }
 
 const void* map_firmware(void*, uint64_t physical, size_t length) { return paging::map_firmware(physical, length); }
@@ -231,6 +250,7 @@ extern "C" [[noreturn]] void kernel_main(uint32_t mbi_physical)
     run_global_constructors();
     read_boot_information(mbi_physical);
     init_memory(mbi_physical);
+    start_framebuffer_console();
     read_acpi();
     init_timers_and_apic();
     start_cpus();

@@ -31,6 +31,24 @@ bool parse_serial(Str value, Options& out)
     return true;
 }
 
+// A comma list of outputs, each at least once: "serial", "fb", "fb,serial".
+bool parse_console(Str value, Options& out)
+{
+    bool serial = false, fb = false;
+    for (Str rest = value;;) {
+        size_t comma = rest.find(',');
+        Str item = rest.slice(0, comma);
+        if (item == Str("serial")) serial = true;
+        else if (item == Str("fb")) fb = true;
+        else return false; // also an empty item: "", "fb,", ",fb"
+        if (comma == SIZE_MAX) break;
+        rest = rest.slice(comma + 1);
+    }
+    out.console_serial = serial;
+    out.console_fb = fb;
+    return true;
+}
+
 bool parse_e9(Str value, Options& out)
 {
     if (value == Str("1") || value == Str("on")) out.e9 = true;
@@ -92,6 +110,7 @@ struct OptionSpec {
 
 constexpr OptionSpec kOptions[] = {
     {"serial", "com1, com2, com3, com4, a port number from 1 to 0xffff, or off", parse_serial},
+    {"console", "a comma list of serial and fb", parse_console},
     {"e9", "0, 1, on, or off", parse_e9},
     {"exit", "acpi, bochs, qemu, or halt", parse_exit},
     {"cpus", "a CPU count from 1 to 4096", parse_cpus},

@@ -14,6 +14,10 @@ enum class SelfTest : uint8_t { none, fault_ap, fault_boot_cpu };
 
 struct Options {
     uint16_t serial_port = 0x3f8; // 0 = serial console off
+    // Key console=: which outputs carry the console. Each is used only if present: the UART
+    // must answer, GRUB must have left a framebuffer.
+    bool console_serial = true;
+    bool console_fb = true;
     bool e9 = false;              // also write the console to the Bochs/QEMU port 0xe9
     ExitMethod exit = ExitMethod::acpi;
     uint32_t max_cpus = 0;        // 0 = all; key cpus=
@@ -45,7 +49,7 @@ struct ParseResult {
 // GRUB may pass) are ignored. A syntax error stops parsing at the offending word.
 ParseResult parse_options(Str cmdline, Options& out);
 
-// "serial, e9, exit, cpus, ap_timeout": for the warning about an unknown key.
+// "serial, console, e9, ...": for the warning about an unknown key.
 Str valid_keys();
 
 } // namespace boot

@@ -1,6 +1,8 @@
 #include "drivers/console.hpp"
 
 #include "arch/cpu.hpp"
+#include "arch/paging.hpp"
+#include "drivers/fb_text.hpp"
 #include "drivers/serial.hpp"
 #include "lib/spinlock.hpp"
 
@@ -8,26 +10,88 @@ namespace console {
 namespace {
 
 // Until configure() runs, COM1 and nothing else: early errors still reach the usual place.
-Outputs outputs{0x3f8, false};
+uint16_t serial_port = 0x3f8;
+uint16_t programmed_port = 0;  // the UART serial::init last set up (0: none yet)
+bool e9 = false;
 Spinlock lock;
+
+// The framebuffer console. Its text shadow is 64 KiB: a 3840x2160 screen is 480 x 135 cells;
+// larger screens use the rows that fit.
+fb::TextConsole screen;
+bool screen_on = false;
+char screen_text[64 * 1024];
+
+// What was written before the framebuffer console started (it needs paging), replayed onto it
+// so that the screen also shows the boot banner and the command-line diagnostics.
+char early[4096];
+size_t early_length = 0;
 
 void emit(const char* text, size_t length)
 {
-    if (outputs.serial_port) serial::write(outputs.serial_port, text, length);
-    if (outputs.e9)
+    if (serial_port) serial::write(serial_port, text, length);
+    if (e9)
         for (size_t i = 0; i < length; ++i) cpu::outb(0xe9, uint8_t(text[i]));
+    if (screen_on) {
+        screen.write(text, length);
+    } else {
+        for (size_t i = 0; i < length && early_length < sizeof early; ++i) early[early_length++] = text[i];
+    }
 }
 
 void sink_write(void*, const char* text, size_t length) { write(text, length); }
 void emergency_write(void*, const char* text, size_t length) { write_unlocked_if_stuck(text, length); }
 
+fb::PixelFormat pixel_format(const mb2::Framebuffer& f)
+{
+    return fb::PixelFormat{uint8_t((f.bpp + 7) / 8), f.red_position,  f.red_size,
+                           f.green_position,         f.green_size,    f.blue_position,
+                           f.blue_size};
+}
+
+// Maps the framebuffer and starts the console on it: nullptr, or why not.
+const char* start_screen(const mb2::Framebuffer& f)
+{
+    if (f.type == 2) return "the screen is in EGA text mode, not a linear framebuffer";
+    if (f.type != 1) return "indexed-colour framebuffers are not supported";
+    if (f.bpp < 8 || f.bpp > 32) return "only 8 to 32 bits per pixel are supported";
+    if (!f.address || !f.width || !f.height) return "GRUB described an empty framebuffer";
+    uint64_t size = uint64_t(f.pitch) * f.height;
+    // Uncacheable, like every device page (arch/paging.hpp): write-combining would need a PAT
+    // entry the hypervisor does not program. Drawing only writes, so UC costs little.
+    auto* base = static_cast<uint8_t*>(const_cast<void*>(paging::map_device(f.address, size)));
+    if (!base) return "out of memory for the page tables that map the framebuffer";
+    fb::Surface surface{base, f.pitch, f.width, f.height, pixel_format(f)};
+    if (const char* error = fb::check(surface)) return error;
+    screen.init(surface, screen_text, sizeof screen_text);
+    screen.write(early, early_length);
+    return nullptr;
+}
+
 }  // namespace
 
-void configure(Outputs wanted)
+const char* configure(const Outputs& wanted)
 {
     SpinlockGuard guard(lock);
-    if (wanted.serial_port && !serial::init(wanted.serial_port)) wanted.serial_port = 0;
-    outputs = wanted;
+    serial_port = wanted.serial_port;
+    if (serial_port && serial_port != programmed_port) {
+        if (serial::init(serial_port)) programmed_port = serial_port;
+        else serial_port = 0;
+    }
+    e9 = wanted.e9;
+    if (!wanted.framebuffer) {
+        screen_on = false;
+        return nullptr;
+    }
+    if (screen_on) return nullptr;
+    const char* error = start_screen(*wanted.framebuffer);
+    screen_on = !error;
+    return error;
+}
+
+Active active()
+{
+    SpinlockGuard guard(lock);
+    return Active{serial_port, e9, screen_on, screen_on ? screen.columns() : 0, screen_on ? screen.rows() : 0};
 }
 
 void write(const char* text, size_t length)
@@ -45,7 +109,7 @@ void write_unlocked_if_stuck(const char* text, size_t length)
 
 void flush()
 {
-    if (outputs.serial_port) serial::flush(outputs.serial_port);
+    if (serial_port) serial::flush(serial_port);
 }
 
 FormatSink sink() { return FormatSink{sink_write, nullptr}; }

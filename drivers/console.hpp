@@ -1,6 +1,8 @@
-// The hypervisor's console: every line goes to each enabled output (serial, port 0xE9).
-// Lines from different CPUs never interleave: output is assembled per call under one lock.
+// The hypervisor's console: every line goes to each enabled output (serial, port 0xE9, the boot
+// framebuffer). Lines from different CPUs never interleave: output is assembled per call under
+// one lock.
 #pragma once
+#include "boot/multiboot2.hpp"
 #include "lib/format.hpp"
 
 namespace console {
@@ -8,9 +10,26 @@ namespace console {
 struct Outputs {
     uint16_t serial_port;  // 0: no serial output
     bool e9;               // Bochs/QEMU debug port
+    // The framebuffer GRUB left (its Multiboot2 description), or nullptr: no framebuffer output.
+    // It is mapped with paging::map_device, so pass it only once paging::init has run.
+    const mb2::Framebuffer* framebuffer = nullptr;
 };
 
-void configure(Outputs outputs);
+// Sets the outputs; call it again to change them (main does once paging is up, to add the
+// framebuffer). A UART is programmed when its port changes, and left out when nothing answers
+// there. A framebuffer console starts on a cleared screen with everything written since boot
+// (up to a few KiB), then follows the other outputs. Returns nullptr, or why the framebuffer
+// cannot carry the console; the other outputs work regardless.
+const char* configure(const Outputs& outputs);
+
+struct Active {
+    uint16_t serial_port;    // 0: none
+    bool e9;
+    bool framebuffer;
+    uint32_t columns, rows;  // the framebuffer console's text grid
+};
+Active active();
+
 void write(const char* text, size_t length);
 // Used by fault paths: takes the lock if it can within a bound, and writes regardless.
 void write_unlocked_if_stuck(const char* text, size_t length);

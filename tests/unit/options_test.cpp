@@ -31,6 +31,8 @@ Parsed parse(const std::string& line)
 
 void expect_defaults_except_serial(const Options& o)
 {
+    EXPECT_TRUE(o.console_serial);
+    EXPECT_TRUE(o.console_fb);
     EXPECT_FALSE(o.e9);
     EXPECT_EQ(o.exit, ExitMethod::acpi);
     EXPECT_EQ(o.max_cpus, 0u);
@@ -61,7 +63,7 @@ TEST(Options, EmptyLineKeepsDefaults)
     expect_defaults_except_serial(p.options);
 }
 
-TEST(Options, ValidKeys) { EXPECT_EQ(str(boot::valid_keys()), "serial, e9, exit, cpus, ap_timeout, selftest"); }
+TEST(Options, ValidKeys) { EXPECT_EQ(str(boot::valid_keys()), "serial, console, e9, exit, cpus, ap_timeout, selftest"); }
 
 TEST(Options, SerialValid)
 {
@@ -84,6 +86,53 @@ TEST(Options, SerialInvalid)
         expect_one(p.result, Kind::bad_value, "serial", value, kSerialExpected);
         EXPECT_EQ(p.options.serial_port, 0x3f8) << value;
     }
+}
+
+TEST(Options, Console)
+{
+    struct Case {
+        const char* value;
+        bool serial, fb;
+    };
+    const Case cases[] = {
+        {"serial", true, false}, {"fb", false, true}, {"serial,fb", true, true},
+        {"fb,serial", true, true}, {"fb,fb", false, true}, {"\"fb,serial\"", true, true},
+    };
+    for (const Case& c : cases) {
+        auto p = parse(std::string("console=") + c.value);
+        EXPECT_EQ(p.result.count, 0u) << c.value;
+        EXPECT_EQ(p.options.console_serial, c.serial) << c.value;
+        EXPECT_EQ(p.options.console_fb, c.fb) << c.value;
+        EXPECT_EQ(p.options.serial_port, 0x3f8) << c.value; // serial= still picks the port
+    }
+    // A later console= replaces the whole list.
+    auto p = parse("console=fb console=serial");
+    EXPECT_TRUE(p.options.console_serial);
+    EXPECT_FALSE(p.options.console_fb);
+    // serial= and console= are independent.
+    p = parse("serial=com2 console=serial");
+    EXPECT_EQ(p.result.count, 0u);
+    EXPECT_EQ(p.options.serial_port, 0x2f8);
+    EXPECT_FALSE(p.options.console_fb);
+}
+
+TEST(Options, ConsoleInvalid)
+{
+    for (const char* value : {"vga", "FB", "serial,", ",fb", "fb,,serial", "serial fb", "fb;serial", "off", "e9"}) {
+        std::string line = std::string("console=\"") + value + "\"";
+        auto p = parse(line);
+        expect_one(p.result, Kind::bad_value, "console", value, "a comma list of serial and fb");
+        EXPECT_TRUE(p.options.console_serial) << value;
+        EXPECT_TRUE(p.options.console_fb) << value;
+    }
+    // A bad value keeps what an earlier console= chose.
+    auto p = parse("console=fb console=video");
+    expect_one(p.result, Kind::bad_value, "console", "video", "a comma list of serial and fb");
+    EXPECT_FALSE(p.options.console_serial);
+    EXPECT_TRUE(p.options.console_fb);
+
+    p = parse("console=");
+    expect_one(p.result, Kind::missing_value, "console", "", "a comma list of serial and fb");
 }
 
 TEST(Options, E9)
@@ -156,9 +205,11 @@ TEST(Options, SelfTest)
 
 TEST(Options, AllKeysTogether)
 {
-    auto p = parse("/boot/matryoshka.elf serial=0x2e8 e9=on exit=halt cpus=8 ap_timeout=500");
+    auto p = parse("/boot/matryoshka.elf serial=0x2e8 console=fb e9=on exit=halt cpus=8 ap_timeout=500");
     EXPECT_EQ(p.result.count, 0u);
     EXPECT_EQ(p.options.serial_port, 0x2e8);
+    EXPECT_FALSE(p.options.console_serial);
+    EXPECT_TRUE(p.options.console_fb);
     EXPECT_TRUE(p.options.e9);
     EXPECT_EQ(p.options.exit, ExitMethod::halt);
     EXPECT_EQ(p.options.max_cpus, 8u);
@@ -181,15 +232,15 @@ TEST(Options, MissingValue)
 TEST(Options, UnknownKeyIsAWarning)
 {
     auto p = parse("verbose=2 cpus=2");
-    expect_one(p.result, Kind::unknown_key, "verbose", "2", "serial, e9, exit, cpus, ap_timeout, selftest");
+    expect_one(p.result, Kind::unknown_key, "verbose", "2", "serial, console, e9, exit, cpus, ap_timeout, selftest");
     EXPECT_EQ(p.options.max_cpus, 2u);
 
     p = parse("quiet");
-    expect_one(p.result, Kind::unknown_key, "quiet", "", "serial, e9, exit, cpus, ap_timeout, selftest");
+    expect_one(p.result, Kind::unknown_key, "quiet", "", "serial, console, e9, exit, cpus, ap_timeout, selftest");
 
     // Keys are case-sensitive.
     p = parse("CPUS=2");
-    expect_one(p.result, Kind::unknown_key, "CPUS", "2", "serial, e9, exit, cpus, ap_timeout, selftest");
+    expect_one(p.result, Kind::unknown_key, "CPUS", "2", "serial, console, e9, exit, cpus, ap_timeout, selftest");
     EXPECT_EQ(p.options.max_cpus, 0u);
 }
 
@@ -201,7 +252,7 @@ TEST(Options, PathWordIgnored)
 
     // Only a bare word is a path: with '=' it is an unknown key.
     p = parse("/boot/x=1");
-    expect_one(p.result, Kind::unknown_key, "/boot/x", "1", "serial, e9, exit, cpus, ap_timeout, selftest");
+    expect_one(p.result, Kind::unknown_key, "/boot/x", "1", "serial, console, e9, exit, cpus, ap_timeout, selftest");
 }
 
 TEST(Options, LaterDuplicateOverrides)
