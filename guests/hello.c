@@ -32,13 +32,6 @@ static void count_region(u64 addr, u64 len, u32 type, void *ctx)
     if (addr <= (u32)(uintptr_t)image_start && end >= (u32)(uintptr_t)image_end) r->image_in_ram = 1;
 }
 
-/* fw_cfg (QEMU's firmware configuration, docs/specs/fw_cfg.rst): selector 0x510, data 0x511. */
-static void fw_cfg_read(u16 key, void *buf, u32 len)
-{
-    outw(0x510, key);
-    for (u32 i = 0; i < len; ++i) ((u8 *)buf)[i] = inb(0x511);
-}
-
 static u8 cmos_read(u8 index)
 {
     outb(0x70, index);

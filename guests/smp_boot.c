@@ -186,13 +186,6 @@ static int wait_count(volatile u32 *counter, u32 target, u32 ms)
 }
 
 /* ---- how many CPUs ---------------------------------------------------------------------------- */
-/* fw_cfg (QEMU docs/specs/fw_cfg.rst): selector 0x510, data 0x511, one byte per read. */
-static void fw_cfg_read(u16 key, void *buf, u32 len)
-{
-    outw(0x510, key);
-    for (u32 i = 0; i < len; ++i) ((u8 *)buf)[i] = inb(0x511);
-}
-
 static u32 fw_cfg_cpus(void)
 {
     char sig[4];

@@ -108,3 +108,9 @@ int wait_for(volatile u32 *counter, u32 target, u64 ticks)
     }
     return 1;
 }
+
+void fw_cfg_read(u16 key, void *buf, u32 len)
+{
+    outw(0x510, key);
+    for (u32 i = 0; i < len; ++i) ((u8 *)buf)[i] = inb(0x511);
+}

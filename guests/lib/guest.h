@@ -193,6 +193,9 @@ static inline void lapic_write(u32 reg, u32 v) { mmio_write32(LAPIC_BASE + reg, 
 /* ---- environment --------------------------------------------------------------------------- */
 /* CPUID leaf 0x40000000 says "MatryoshkaHV": checks of the hypervisor's own choices apply. */
 int under_matryoshka(void);
+/* QEMU's fw_cfg (docs/specs/fw_cfg.rst), which Matryoshka provides too: selects `key` at port
+ * 0x510 and reads `len` bytes from the data port 0x511. */
+void fw_cfg_read(u16 key, void *buf, u32 len);
 /* Busy-waits (PAUSE) until *counter >= target or `ticks` TSC ticks passed; true if reached. */
 int wait_for(volatile u32 *counter, u32 target, u64 ticks);
 
