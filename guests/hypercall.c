@@ -13,6 +13,7 @@ static long vmcall3(u32 function, u32 arg1, u32 arg2)
 }
 
 static const char greeting[] = "hypercall console says hello\nand a second line";
+static const char escape[] = "no terminal control: \x1b[2J\x07 done";
 
 int main(void)
 {
@@ -21,6 +22,7 @@ int main(void)
         finish();
     }
     CHECK(vmcall3(0, (u32)greeting, sizeof greeting - 1) == 0, "console write of two lines returns 0");
+    CHECK(vmcall3(0, (u32)escape, sizeof escape - 1) == 0, "console write with control characters returns 0");
     CHECK(vmcall3(0, 0xf0000000u, 16) == -2, "console write from outside RAM returns -2");
     CHECK(vmcall3(0, (u32)greeting, 5000) == -2, "console write longer than 4096 bytes returns -2");
     CHECK(vmcall3(0x1234, 0, 0) == -1, "an unknown function returns -1");

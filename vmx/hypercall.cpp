@@ -20,7 +20,7 @@ int64_t console_write(Vm& vm, uint64_t address, uint64_t length)
     size_t start = 0;
     for (size_t i = 0; i <= length; ++i) {
         if (i < length && bytes[i] != '\n') continue;
-        if (i > start) console::print_line("[", "{}] {}", vm.name, Str(reinterpret_cast<const char*>(bytes) + start, i - start));
+        if (i > start) vm_devices::print_guest_line(vm, Str(reinterpret_cast<const char*>(bytes) + start, i - start));
         start = i + 1;
     }
     return hypercall::ok;

@@ -8,10 +8,7 @@
 namespace vm_devices {
 namespace {
 
-void print_line(void* context, Str text)
-{
-    console::print_line("[", "{}] {}", static_cast<Vm*>(context)->name, text);
-}
+void print_line(void* context, Str text) { print_guest_line(*static_cast<Vm*>(context), text); }
 
 void debug_exit_written(void* context, uint32_t value)
 {
@@ -60,6 +57,21 @@ void init(Vm& vm)
     d.ports.add(d.cmos.handler());
     d.ports.add(d.firmware_config.handler());
     d.ports.add(io_bus::Handler{DebugConsole::kPort, 1, &vm, console_in, console_out});
+}
+
+void print_guest_line(const Vm& vm, Str text)
+{
+    char safe[256];
+    size_t done = 0;
+    do {  // a longer line comes out as several
+        size_t length = text.size - done < sizeof safe ? text.size - done : sizeof safe;
+        for (size_t i = 0; i < length; ++i) {
+            char c = text[done + i];
+            safe[i] = (c == '\t' || (c >= 0x20 && c <= 0x7e)) ? c : '?';
+        }
+        console::print_line("[", "{}] {}", vm.name, Str(safe, length));
+        done += length;
+    } while (done < text.size);
 }
 
 void flush(Vm& vm)

@@ -43,5 +43,8 @@ namespace vm_devices {
 void init(Vm& vm);
 // Prints whatever partial lines the VM's consoles still hold.
 void flush(Vm& vm);
+// One line of the VM's console output as `[NAME] text`. Control characters and bytes above 0x7e
+// become '?': a guest must not drive the operator's terminal with escape sequences.
+void print_guest_line(const Vm& vm, Str text);
 
 }  // namespace vm_devices

@@ -6,6 +6,7 @@ source "$(dirname "$0")/lib.sh"
 boot "" 0 --emulator bochs hypercall
 expect_line "[hypercall] hypercall console says hello"
 expect_line "[hypercall] and a second line"
+expect_line "[hypercall] no terminal control: ?[2J? done"
 expect_line "[hypercall] ok console write from outside RAM returns -2"
 expect_line "[hypercall] ok an unknown function returns -1"
 expect_line "matryoshka: vm hypercall ended: exit hypercall 0"
