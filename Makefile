@@ -89,7 +89,7 @@ all: $(BUILD)/matryoshka.elf $(BUILD)/matryoshka.iso
 # Hardware-independent units: every hypervisor source except those that touch hardware, compiled
 # unchanged into host tests. A new file that uses privileged instructions goes on this list.
 HARDWARE_SRCS := boot/main.cpp lib/runtime.cpp $(wildcard arch/*.cpp) drivers/console.cpp drivers/serial.cpp \
-    drivers/lapic.cpp drivers/pit.cpp drivers/power.cpp drivers/host_rtc.cpp vmx/vmx_root.cpp vmx/vm_devices.cpp \
+    drivers/lapic.cpp drivers/pit.cpp drivers/power.cpp drivers/debug_keys.cpp drivers/host_rtc.cpp vmx/vmx_root.cpp vmx/vm_devices.cpp \
     vmx/ept.cpp vmx/events.cpp vmx/exit_dispatch.cpp vmx/vcpu_loop.cpp vmx/vmcs_setup.cpp vmx/vm.cpp \
     vmx/interrupts.cpp vmx/hypercall.cpp vmx/guest_context.cpp vmx/vcpu_switch.cpp vmx/ipi.cpp \
     $(filter-out vmx/exit_reason.cpp,$(wildcard vmx/exit_*.cpp))
@@ -117,6 +117,45 @@ $(BUILD)/host/%_test: tests/unit/%_test.cpp $(BUILD)/host/libunits.a
 .PHONY: unit
 unit: $(UNIT_TESTS)
 	@for t in $(UNIT_TESTS); do $$t --gtest_brief=1 || exit 1; done
+
+
+# ---- fuzzing (libFuzzer, clang) --------------------------------------------------------------
+# tests/fuzz/NAME.cpp: one libFuzzer target each, built with the host units' flags plus the
+# fuzzer and sanitizers into $(BUILD)/fuzz/NAME; its seeds are tests/fuzz/corpus/NAME/.
+# `make fuzz` runs each for FUZZ_SECONDS; `make fuzz-smoke` (tests/run, when clang++ exists)
+# for FUZZ_SMOKE_SECONDS, two at a time. tools/fuzz runs them and reports crashes.
+FUZZ_CXX := clang++
+FUZZ_CXXFLAGS := -std=c++20 -O1 -g -I. -DMATRYOSHKA_HOST -fsanitize=address,undefined \
+                 -fno-sanitize-recover=all -fsanitize=fuzzer-no-link
+FUZZ_UNITS := vmx/instruction_decoder.cpp vmx/instruction_emulator.cpp vmx/guest_page_walk.cpp \
+    vmx/multiboot_loader.cpp vmx/guest_memory_map.cpp vmx/guest_config.cpp boot/multiboot2.cpp \
+    boot/options.cpp drivers/acpi.cpp lib/cmdline.cpp lib/format.cpp
+FUZZ_TARGETS := $(patsubst tests/fuzz/%.cpp,$(BUILD)/fuzz/%,$(wildcard tests/fuzz/*.cpp))
+FUZZ_SECONDS ?= 60
+FUZZ_SMOKE_SECONDS ?= 8
+
+$(BUILD)/fuzz/obj/%.o: %.cpp
+	@mkdir -p $(dir $@)
+	@echo "  FUZZCXX $<"
+	@$(FUZZ_CXX) $(FUZZ_CXXFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/fuzz/libunits.a: $(patsubst %.cpp,$(BUILD)/fuzz/obj/%.o,$(FUZZ_UNITS))
+	@mkdir -p $(dir $@)
+	@rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/fuzz/%: tests/fuzz/%.cpp $(BUILD)/fuzz/libunits.a
+	@mkdir -p $(dir $@)
+	@echo "  FUZZCXX $<"
+	@$(FUZZ_CXX) $(FUZZ_CXXFLAGS) -fsanitize=fuzzer -MMD -MP $< $(BUILD)/fuzz/libunits.a -o $@
+
+.PHONY: fuzz fuzz-smoke fuzz-build
+fuzz-build: $(FUZZ_TARGETS)
+
+fuzz: fuzz-build
+	@tools/fuzz --seconds $(FUZZ_SECONDS) --jobs 1 $(FUZZ_TARGETS)
+
+fuzz-smoke: fuzz-build
+	@tools/fuzz --seconds $(FUZZ_SMOKE_SECONDS) --jobs 2 $(FUZZ_TARGETS)
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 

@@ -2,8 +2,10 @@
 
 #include "arch/cpu.hpp"
 #include "arch/paging.hpp"
+#include "arch/percpu.hpp"
 #include "arch/tsc.hpp"
 #include "drivers/console.hpp"
+#include "drivers/debug_keys.hpp"
 
 namespace power {
 namespace {
@@ -60,7 +62,72 @@ void acpi_soft_off()
     command(firmware.pm1b_control, firmware.slp_typ_b);
 }
 
+// ACPI 6.5, 4.8.3.6 "Reset Register": one byte, in I/O or memory space (PCI configuration
+// space resets are not supported here).
+void acpi_reset()
+{
+    if (!have_acpi || !firmware.reset_supported || !firmware.reset_register.address) return;
+    const acpi::GenericAddress& r = firmware.reset_register;
+    if (r.space_id == acpi::kSpaceIo) cpu::outb(uint16_t(r.address), firmware.reset_value);
+    else if (r.space_id == acpi::kSpaceMemory) {
+        if (auto* p = static_cast<volatile uint8_t*>(paging::map_device(r.address, 1))) *p = firmware.reset_value;
+    }
+}
+
+// 8042 "pulse reset line" command; waits (bounded) for its input buffer to be empty first.
+void keyboard_controller_reset()
+{
+    constexpr uint16_t kStatusPort = 0x64;
+    constexpr uint8_t kInputBufferFull = 1u << 1, kPulseReset = 0xfe;
+    for (int i = 0; i < 10'000 && (cpu::inb(kStatusPort) & kInputBufferFull); ++i) tsc::delay_us(10);
+    cpu::outb(kStatusPort, kPulseReset);
+}
+
+// Intel chipsets' Reset Control Register: SYS_RST | RST_CPU, set after SYS_RST alone so that
+// RST_CPU goes from 0 to 1.
+void port_cf9_reset()
+{
+    constexpr uint16_t kResetControl = 0xcf9;
+    cpu::outb(kResetControl, 0x02);
+    tsc::delay_us(50);
+    cpu::outb(kResetControl, 0x06);
+}
+
+// An empty IDT: the breakpoint cannot be delivered, nor the #GP and #DF that follow.
+[[noreturn]] void triple_fault()
+{
+    struct [[gnu::packed]] {
+        uint16_t limit;
+        uint64_t base;
+    } empty{0, 0};
+    asm volatile("cli; lidt %0; int3" ::"m"(empty) : "memory");
+    cpu::halt_forever();
+}
+
+// A reset that has not happened after this long is not going to.
+constexpr uint64_t kResetWaitUs = 500'000;
+
 }  // namespace
+
+void reboot()
+{
+    console::info("rebooting");
+    console::flush();
+    // INIT is blocked in VMX root operation (SDM Vol. 3C 24.8), and a keyboard controller reset
+    // may be no more than INIT: leave VMX operation on this CPU first, as Linux does.
+    PerCpu& self = this_cpu();
+    if (self.in_vmx_root) {
+        asm volatile("vmxoff" ::: "cc", "memory");
+        self.in_vmx_root = false;
+    }
+    acpi_reset();
+    tsc::delay_us(kResetWaitUs);
+    keyboard_controller_reset();
+    tsc::delay_us(kResetWaitUs);
+    port_cf9_reset();
+    tsc::delay_us(kResetWaitUs);
+    triple_fault();
+}
 
 void configure(boot::ExitMethod m) { method = m; }
 void use_acpi(const acpi::Power& acpi)
@@ -74,7 +141,9 @@ void exit(ExitStatus status)
 {
     console::info("exit status {}", uint8_t(status));
     console::flush();
-    switch (method) {
+    boot::ExitMethod how = method;
+    if (how == boot::ExitMethod::halt && status == ExitStatus::stopped) how = boot::ExitMethod::acpi;
+    switch (how) {
     case boot::ExitMethod::bochs:
         for (char c : Str("Shutdown")) cpu::outb(kBochsShutdownPort, uint8_t(c));
         break;
@@ -86,7 +155,13 @@ void exit(ExitStatus status)
         break;
     case boot::ExitMethod::halt: console::info("halted"); break;
     }
-    cpu::halt_forever();
+    if (method != boot::ExitMethod::halt) cpu::halt_forever();
+    // Still listening to the console: `r` and `p` turn a machine that stopped into one that
+    // reboots or powers off, without a trip to its power button.
+    for (;;) {
+        debug_keys::poll();
+        cpu::pause();
+    }
 }
 
 }  // namespace power

@@ -7,7 +7,7 @@ namespace {
 // 16550 register offsets (PC16550D data sheet, Table 2).
 constexpr uint16_t data = 0, interrupt_enable = 1, divisor_low = 0, divisor_high = 1, fifo_control = 2,
                    line_control = 3, modem_control = 4, line_status = 5, scratch = 7;
-constexpr uint8_t line_status_thr_empty = 0x20, line_status_transmitter_empty = 0x40;
+constexpr uint8_t line_status_data_ready = 0x01, line_status_thr_empty = 0x20, line_status_transmitter_empty = 0x40;
 
 // Bounded: a UART that stops draining must not hang the hypervisor.
 void wait_line_status(uint16_t port, uint8_t bit)
@@ -42,5 +42,13 @@ void write(uint16_t port, const char* text, size_t length)
 }
 
 void flush(uint16_t port) { wait_line_status(port, line_status_transmitter_empty); }
+
+bool try_read(uint16_t port, uint8_t& byte)
+{
+    uint8_t status = cpu::inb(port + line_status);
+    if (status == 0xff || !(status & line_status_data_ready)) return false;  // 0xff: floating bus
+    byte = cpu::inb(port + data);
+    return true;
+}
 
 }  // namespace serial

@@ -4,6 +4,7 @@
 
 #include "arch/cpu.hpp"
 #include "arch/tsc.hpp"
+#include "drivers/debug_keys.hpp"
 #include "lib/format.hpp"
 #include "vmx/events.hpp"
 #include "vmx/exit_handlers.hpp"
@@ -169,6 +170,7 @@ void run(PerCpu& cpu)
             }
             if (vcpu.state == VcpuState::runnable) run_once(cpu, vcpu);
         }
+        if (cpu.index == 0) debug_keys::poll();
         if (!alive) return;
         cpu::pause();
     }

@@ -1,0 +1,15 @@
+// Debug keys on the serial console, as Xen's: single keystrokes the operator types on the
+// console UART, read by polling its line status (no interrupts, no allocation).
+//   r  reboot (power::reboot)
+//   p  power off through the exit method (power::exit, status 4 "stopped by the operator")
+//   h  list the keys (so does any other key)
+#pragma once
+
+namespace debug_keys {
+
+// Cheap enough for every pass of the vCPU loop: reads the UART at most once per millisecond
+// (by the TSC; every call before the TSC is calibrated). Only the boot CPU, or a CPU that has
+// stopped everything else (power::exit's halt path), should call it.
+void poll();
+
+}  // namespace debug_keys
