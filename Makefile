@@ -172,9 +172,11 @@ test: deps
 	@$(MAKE) --no-print-directory all unit-build
 	@tests/run
 
+# The demo: the hypervisor on 2 CPUs with the guests of the USB image (tools/grub-usb.cfg).
 run: deps
 	@$(MAKE) --no-print-directory all
-	@tools/run-vm --cpus 2 --name run
+	@tools/run-vm --cpus 2 --name run hello "memfill,name=fill-5a,cmdline=pattern=0x5a" \
+	    "memfill,name=fill-a5,cmdline=pattern=0xa5"
 
 bench: deps
 	@$(MAKE) --no-print-directory all $(BUILD)/matryoshka-bench.elf $(BUILD)/guests/bench.elf
