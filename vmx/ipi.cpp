@@ -68,6 +68,9 @@ void route(void* sender_context, const vlapic::IpiRequest& r)
 void drain(Vcpu& vcpu)
 {
     for (unsigned word = 0; word < 4; ++word) {
+        // A plain load first: the locked exchange only when something was posted (every entry
+        // passes here).
+        if (!__atomic_load_n(&vcpu.posted_vectors[word], __ATOMIC_RELAXED)) continue;
         uint64_t bits = __atomic_exchange_n(&vcpu.posted_vectors[word], 0, __ATOMIC_ACQUIRE);
         while (bits) {
             unsigned bit = unsigned(__builtin_ctzll(bits));

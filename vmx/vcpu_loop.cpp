@@ -58,6 +58,9 @@ bool make_current(PerCpu& cpu, Vcpu& vcpu)
 // in real mode at vector:0000 with a fresh VMCS. A SIPI in any other state is ignored.
 void take_init_and_sipi(Vcpu& vcpu)
 {
+    // Plain loads first: the locked exchanges only when another vCPU posted something.
+    if (!__atomic_load_n(&vcpu.pending_init, __ATOMIC_RELAXED) && __atomic_load_n(&vcpu.pending_sipi, __ATOMIC_RELAXED) < 0)
+        return;
     if (__atomic_exchange_n(&vcpu.pending_init, false, __ATOMIC_ACQUIRE)) {
         vcpu.lapic.init_reset();
         vcpu.state = VcpuState::wait_for_sipi;
