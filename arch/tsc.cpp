@@ -55,7 +55,6 @@ bool calibrate()
 }
 
 uint64_t frequency_hz() { return hz; }
-Source source() { return from; }
 bool cpuid_disagreed() { return disagreed; }
 
 const char* source_name()

@@ -10,7 +10,6 @@ enum class Source : uint8_t { cpuid_15h, cpuid_16h, pit };
 // Measures once on the boot CPU. False when no source works.
 bool calibrate();
 uint64_t frequency_hz();
-Source source();
 const char* source_name();
 // Set when CPUID's figure disagreed with the PIT by more than 10% and the PIT's was used.
 bool cpuid_disagreed();

@@ -8,9 +8,6 @@
 
 namespace mb2 {
 
-// EAX holds this at entry (Multiboot2 spec §3.2 "Machine state").
-constexpr uint32_t kBootloaderMagic = 0x36d76289;
-
 struct MemoryRegion {
     uint64_t base, length;
     uint32_t type; // 1 available, 3 ACPI reclaimable, 4 NVS, 5 bad; others reserved

@@ -38,7 +38,6 @@ void emit(const char* text, size_t length)
     }
 }
 
-void sink_write(void*, const char* text, size_t length) { write(text, length); }
 void emergency_write(void*, const char* text, size_t length) { write_unlocked_if_stuck(text, length); }
 
 fb::PixelFormat pixel_format(const mb2::Framebuffer& f)
@@ -112,7 +111,6 @@ void flush()
     if (serial_port) serial::flush(serial_port);
 }
 
-FormatSink sink() { return FormatSink{sink_write, nullptr}; }
 FormatSink emergency_sink() { return FormatSink{emergency_write, nullptr}; }
 
 }  // namespace console

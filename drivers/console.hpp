@@ -34,7 +34,6 @@ void write(const char* text, size_t length);
 // Used by fault paths: takes the lock if it can within a bound, and writes regardless.
 void write_unlocked_if_stuck(const char* text, size_t length);
 void flush();  // every byte written so far has left the machine
-FormatSink sink();
 FormatSink emergency_sink();
 
 template <class... Args>

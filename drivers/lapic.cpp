@@ -17,7 +17,6 @@ constexpr uint32_t delivery_init = 5u << 8, delivery_startup = 6u << 8;
 
 Mode current = Mode::xapic;
 volatile uint32_t* xapic = nullptr;
-uint64_t base_address = 0xfee00000;
 
 uint32_t read(uint32_t reg)
 {
@@ -52,7 +51,7 @@ bool send_ipi(uint32_t apic_id, uint32_t command)
 bool init_boot_cpu()
 {
     uint64_t base = cpu::rdmsr(cpu::msr::apic_base);
-    base_address = base & ~0xfffull & ((1ull << 52) - 1);
+    uint64_t base_address = base & ~0xfffull & ((1ull << 52) - 1);
     bool supported = cpu::cpuid(1).ecx & cpu::feature::ecx1_x2apic;
     current = (supported || (base & base_x2apic)) ? Mode::x2apic : Mode::xapic;
     if (current == Mode::x2apic) return true;
@@ -76,7 +75,6 @@ void init_this_cpu()
 
 Mode mode() { return current; }
 uint32_t id() { return current == Mode::x2apic ? read(reg_id) : read(reg_id) >> 24; }
-uint64_t physical_base() { return base_address; }
 
 void end_of_interrupt() { write(reg_eoi, 0); }
 

@@ -14,7 +14,6 @@ bool init_boot_cpu();
 void init_this_cpu();
 Mode mode();
 uint32_t id();
-uint64_t physical_base();  // IA32_APIC_BASE address of the boot CPU's APIC
 
 // SDM Vol. 3A 10.6.1: INIT and start-up IPIs; false when the ICR never reported delivery.
 bool send_init(uint32_t apic_id);
