@@ -1,0 +1,19 @@
+#include "sched/policy.hpp"
+
+namespace sched {
+
+extern const Policy kRoundRobin;
+
+const Policy* const kPolicies[] = {
+    &kRoundRobin,
+    nullptr,
+};
+
+const Policy* find_policy(Str name)
+{
+    for (const Policy* const* p = kPolicies; *p; ++p)
+        if (name == Str((*p)->name)) return *p;
+    return nullptr;
+}
+
+}  // namespace sched
