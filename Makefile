@@ -93,7 +93,10 @@ HARDWARE_SRCS := boot/main.cpp lib/runtime.cpp $(wildcard arch/*.cpp) drivers/co
     vmx/ept.cpp vmx/events.cpp vmx/exit_dispatch.cpp vmx/vcpu_loop.cpp vmx/vmcs_setup.cpp vmx/vm.cpp \
     vmx/interrupts.cpp vmx/hypercall.cpp vmx/guest_context.cpp vmx/vcpu_switch.cpp vmx/ipi.cpp \
     $(filter-out vmx/exit_reason.cpp,$(wildcard vmx/exit_*.cpp))
-HOST_UNITS = $(filter-out $(HARDWARE_SRCS),$(KERNEL_CPP))
+# tools/sim/ (the scheduling simulator's engine, tools/schedsim) is host-only and links in too:
+# the policies' unit tests run through its deterministic machine.
+SIM_UNITS := $(filter-out tools/sim/main.cpp,$(wildcard tools/sim/*.cpp))
+HOST_UNITS = $(filter-out $(HARDWARE_SRCS),$(KERNEL_CPP)) $(SIM_UNITS)
 HOST_CXX := g++
 HOST_CXXFLAGS := -std=c++20 -O1 -g -I. -Wall -Wextra -Werror -fsanitize=address,undefined \
                  -fno-sanitize-recover=all -DMATRYOSHKA_HOST

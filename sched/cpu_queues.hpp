@@ -1,6 +1,6 @@
 // One FIFO run queue per pCPU with the placement rules several policies share: a waking entity
-// goes to an idle pCPU it may use (then kicked), else back where it last ran; an idle pCPU steals
-// the oldest entity it may run from the longest other queue (Xen credit's load balancing).
+// goes to an idle pCPU it may use (then kicked), else back where it last ran, else to the
+// shortest queue; a pCPU takes the longest-waiting head of any queue it may run from.
 #pragma once
 #include "sched/run_queue.hpp"
 #include "sched/scheduler.hpp"
@@ -31,24 +31,34 @@ public:
         return choose(s, e, [](uint32_t) { return true; });
     }
 
-    // Queues `e` on `pcpu` and kicks that pCPU when it is idle.
+    // Queues `e` at the back of `pcpu`'s queue and kicks that pCPU when it is idle.
     void enqueue(Scheduler& s, Entity& e, uint32_t pcpu)
     {
+        e.queued_at = ++sequence_;
         queues_[pcpu].push_back(e);
         if (!s.current(pcpu)) s.kick(pcpu);
     }
 
-    // Takes the oldest entity queued on another pCPU that `pcpu` may run, from the longest queue.
+    // Of the entities at the heads of all queues that `pcpu` may run and `accept` takes, the one
+    // queued first, removed from its queue: a pCPU runs its own head unless another queue's head
+    // was queued before it, which keeps the per-pCPU queues close to one global FIFO.
     template <class Accept>
-    Entity* steal(const Scheduler& s, uint32_t pcpu, Accept accept)
+    Entity* take_oldest(const Scheduler& s, uint32_t pcpu, Accept accept)
     {
-        uint32_t victim = kNoPcpu;
+        Entity* oldest = nullptr;
+        uint32_t from = kNoPcpu;
         for (uint32_t p = 0; p < s.pcpu_count(); ++p) {
-            if (p == pcpu || queues_[p].empty()) continue;
-            if (victim == kNoPcpu || queues_[p].size() > queues_[victim].size()) victim = p;
+            Entity* head = queues_[p].front();
+            // Only the head of each queue competes; a head pinned elsewhere hides the rest of its
+            // queue until its own pCPU takes it.
+            if (!head || !s.may_run_on(*head, pcpu) || !accept(*head)) continue;
+            if (!oldest || head->queued_at < oldest->queued_at) {
+                oldest = head;
+                from = p;
+            }
         }
-        if (victim == kNoPcpu) return nullptr;
-        return queues_[victim].take_first([&](Entity& e) { return s.may_run_on(e, pcpu) && accept(e); });
+        if (oldest) queues_[from].remove(*oldest);
+        return oldest;
     }
 
     void remove(Entity& e)
@@ -61,6 +71,7 @@ public:
 
 private:
     RunQueue queues_[kMaxPcpus];
+    uint64_t sequence_ = 0;  // enqueue order across all queues (Entity::queued_at)
 };
 
 }  // namespace sched

@@ -49,6 +49,7 @@ struct Entity {
     Metrics metrics{};
     // Policy-owned: a run-queue link and a few numbers whose meaning each policy documents.
     Entity* next = nullptr;
+    uint64_t queued_at = 0;  // CpuQueues' enqueue order
     int64_t credit = 0;
     Ticks skew = 0;
     uint64_t scratch = 0;

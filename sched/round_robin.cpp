@@ -1,5 +1,5 @@
-// Round-robin: the baseline. Every runnable vCPU gets the same slice in FIFO order on its pCPU;
-// idle pCPUs steal; pause loops and CPL/IF hints are ignored. This is what a scheduler that knows
+// Round-robin: the baseline. Every runnable vCPU gets the same slice in (nearly global) FIFO
+// order; pause loops and CPL/IF hints are ignored. This is what a scheduler that knows
 // nothing about VMs does, and what lock-holder preemption hurts most.
 #include "sched/cpu_queues.hpp"
 #include "sched/scheduler.hpp"
@@ -18,7 +18,7 @@ const char* init(Scheduler& s)
     s.emplace_state<RoundRobin>();
     for (uint32_t i = 0; i < s.entity_count(); ++i) {
         Entity& e = s.entity(i);
-        if (e.state == State::runnable) rr(s).queues.at(rr(s).queues.choose(s, e)).push_back(e);
+        if (e.state == State::runnable) rr(s).queues.enqueue(s, e, rr(s).queues.choose(s, e));
     }
     return nullptr;
 }
@@ -30,11 +30,13 @@ void wake(Scheduler& s, Entity& e, Ticks) { rr(s).queues.enqueue(s, e, rr(s).que
 void block(Scheduler&, Entity&, Ticks) {}
 void yield(Scheduler&, Entity&, Ticks) {}
 
-// The target goes to the head of the yielding pCPU's queue, so it runs there next.
+// The target goes to the head of the yielding pCPU's queue as if it had waited longest, so it
+// runs there next.
 bool yield_to(Scheduler& s, Entity& from, Entity& target, Ticks)
 {
     if (!s.may_run_on(target, from.pcpu)) return false;
     rr(s).queues.remove(target);
+    target.queued_at = 0;
     rr(s).queues.at(from.pcpu).push_front(target);
     return true;
 }
@@ -43,9 +45,8 @@ Decision pick_next(Scheduler& s, uint32_t pcpu, Ticks)
 {
     CpuQueues& q = rr(s).queues;
     Entity* previous = s.current(pcpu);
-    if (previous && previous->state == State::runnable) q.at(pcpu).push_back(*previous);
-    Entity* next = q.at(pcpu).pop_front();
-    if (!next) next = q.steal(s, pcpu, [](const Entity&) { return true; });
+    if (previous && previous->state == State::runnable) q.enqueue(s, *previous, pcpu);
+    Entity* next = q.take_oldest(s, pcpu, [](const Entity&) { return true; });
     return Decision{next, next ? s.params().slice : 0};
 }
 
@@ -57,7 +58,7 @@ void dump(const Scheduler& s, LineSink sink) { s.state<RoundRobin>().queues.dump
 
 extern const Policy kRoundRobin = {
     "round-robin",
-    "equal slices in FIFO order per pCPU, idle pCPUs steal; blind to pause loops and lock holders",
+    "equal slices in FIFO order; blind to pause loops and lock holders",
     init, remove, wake, block, yield, yield_to, pick_next, tick, on_pause_loop, dump,
 };
 

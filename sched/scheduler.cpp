@@ -66,7 +66,10 @@ const char* Scheduler::start(Ticks now)
         e.hint_window_start = now;
     }
     SpinlockGuard guard(lock_);
-    return policy_->init(*this);
+    const char* why = policy_->init(*this);
+    // Every pCPU calls schedule() first anyway: kicks from init would only reschedule twice.
+    for (uint32_t p = 0; p < kMaxPcpus; ++p) resched_[p] = false;
+    return why;
 }
 
 void Scheduler::attach_trace(uint32_t pcpu, TraceEvent* buffer, uint32_t capacity)

@@ -1,0 +1,69 @@
+// Shared pieces of the scheduler tests: parameters in round numbers and small guest behaviours.
+#pragma once
+#include "sched/scheduler.hpp"
+#include "tools/sim/machine.hpp"
+
+namespace sched_test {
+
+using sched::Ticks;
+
+// One tick per microsecond: a 10 ms slice is 10,000 ticks.
+inline sched::Params params() { return sched::Params::defaults(1); }
+
+inline const sched::Policy& policy(const char* name)
+{
+    const sched::Policy* p = sched::find_policy(name);
+    if (!p) abort();
+    return *p;
+}
+
+// Runs for `burst` ticks, halts for `sleep` ticks (its own timer wakes it), forever.
+class Periodic final : public sim::Behaviour {
+public:
+    Periodic(Ticks burst, Ticks sleep) : burst_(burst), sleep_(sleep), left_(burst) {}
+    Ticks until_action(Ticks) override { return left_; }
+    void run(Ticks from, Ticks to) override
+    {
+        left_ -= to - from;
+        ran += to - from;
+    }
+    sim::Action act(Ticks now) override
+    {
+        wake_ = now + sleep_;
+        left_ = burst_;
+        ++halts;
+        return {sim::Action::halt, 0};
+    }
+    Ticks wake_time() const override { return wake_; }
+    Ticks ran = 0;
+    uint64_t halts = 0;
+
+private:
+    Ticks burst_, sleep_, left_, wake_ = sim::kNever;
+};
+
+// Spins in a pause loop: a pause-loop exit every `window` ticks of running, at CPL 0 with
+// interrupts off or on as asked.
+class Spinner final : public sim::Behaviour {
+public:
+    explicit Spinner(Ticks window, bool interrupts_off = false) : window_(window), left_(window), off_(interrupts_off) {}
+    Ticks until_action(Ticks) override { return left_; }
+    void run(Ticks from, Ticks to) override
+    {
+        left_ -= to - from;
+        ran += to - from;
+    }
+    sim::Action act(Ticks) override
+    {
+        left_ = window_;
+        return {sim::Action::pause_loop, 0};
+    }
+    sched::GuestHints hints() const override { return {true, off_}; }
+    Ticks ran = 0;
+
+private:
+    Ticks window_, left_;
+    bool off_;
+};
+
+}  // namespace sched_test

@@ -1,0 +1,104 @@
+// A deterministic discrete-event model of an SMP host running sched/ policies: pCPUs, slices,
+// kicks, halts and wakes, pause-loop exits. Guests are Behaviours the machine advances only while
+// their vCPU runs, so a preempted lock holder really stops. The same Scheduler core and policies
+// as in the hypervisor decide; only the platform (clock, kick) differs. Used by tools/schedsim and
+// by the policies' unit tests.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "sched/scheduler.hpp"
+
+namespace sim {
+
+using sched::Ticks;
+constexpr Ticks kNever = ~0ull;
+
+struct Action {
+    enum Kind : uint8_t { none, halt, pause_loop, yield, hint } kind = none;
+    Ticks hint_ticks = 0;  // for `hint`: how long not to be preempted
+};
+
+// What the guest does on one vCPU.
+class Behaviour {
+public:
+    virtual ~Behaviour() = default;
+    // Running from `now`: ticks until it next needs the scheduler (kNever: never by itself).
+    virtual Ticks until_action(Ticks now) = 0;
+    // It ran from `from` to `to`, at most until_action(from) ticks.
+    virtual void run(Ticks from, Ticks to) = 0;
+    // Called when until_action's time is reached.
+    virtual Action act(Ticks now) = 0;
+    // Halted: when it wakes by itself (its timer), or kNever.
+    virtual Ticks wake_time() const { return kNever; }
+    // It was halted and now runs again.
+    virtual void woken(Ticks) {}
+    // CPL 0 and IF at this moment, for the deferral of lock-holder-aware policies.
+    virtual sched::GuestHints hints() const { return {}; }
+};
+
+// Runs forever, never halts.
+class Busy final : public Behaviour {
+public:
+    Ticks until_action(Ticks) override { return kNever; }
+    void run(Ticks from, Ticks to) override { ran += to - from; }
+    Action act(Ticks) override { return {}; }
+    Ticks ran = 0;
+};
+
+class Machine {
+public:
+    Machine(const sched::Policy& policy, const sched::Params& params, uint32_t pcpus, uint32_t trace_events = 0);
+    Machine(const Machine&) = delete;
+    Machine& operator=(const Machine&) = delete;
+
+    uint32_t add_vm(const char* name, uint32_t weight = 256, uint32_t cap_percent = 0);
+    // A vCPU of the VM added last. `affinity` 0: every pCPU.
+    sched::Entity& add_vcpu(Behaviour& behaviour, uint64_t affinity = 0, bool halted = false);
+    // Null when the policy accepts the configuration, else its reason.
+    const char* start();
+    // Simulates up to `end` (absolute ticks).
+    void run_until(Ticks end);
+
+    // A behaviour wakes a halted sibling (a paravirtual unlock kick, an IPI): takes effect now.
+    void wake(sched::Entity& e);
+    // After every scheduling decision: e.g. a test checking an invariant over all pCPUs.
+    std::function<void(const Machine&, uint32_t pcpu)> on_decision;
+
+    sched::Scheduler& scheduler() { return *scheduler_; }
+    const sched::Scheduler& scheduler() const { return *scheduler_; }
+    Ticks now() const { return now_; }
+    uint32_t pcpus() const { return uint32_t(cpus_.size()); }
+    sched::Entity* running(uint32_t pcpu) const { return cpus_[pcpu].current; }
+    Behaviour& behaviour(const sched::Entity& e) const { return *vcpus_[e.id].behaviour; }
+    uint32_t vcpu_count() const { return uint32_t(vcpus_.size()); }
+    sched::Entity& vcpu(uint32_t id) { return *vcpus_[id].entity; }
+    uint64_t decisions() const { return decisions_; }
+
+private:
+    struct Cpu {
+        sched::Entity* current = nullptr;
+        Ticks deadline = kNever;  // slice end, or when an idle pCPU asks again
+    };
+    struct Vcpu {
+        std::unique_ptr<sched::Entity> entity;
+        Behaviour* behaviour;
+    };
+
+    void reschedule(uint32_t pcpu);
+    void settle();
+    void handle_events(uint32_t pcpu);
+    static void kick(void* context, uint32_t pcpu);
+
+    std::unique_ptr<sched::Scheduler> scheduler_;
+    std::vector<Cpu> cpus_;
+    std::vector<Vcpu> vcpus_;
+    std::vector<sched::Entity*> wakes_;
+    std::vector<sched::TraceEvent> trace_buffer_;
+    Ticks now_ = 0;
+    uint64_t decisions_ = 0;
+};
+
+}  // namespace sim
