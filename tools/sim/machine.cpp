@@ -38,6 +38,7 @@ const char* Machine::start()
     if (const char* why = scheduler_->start(now_)) return why;
     for (uint32_t p = 0; p < pcpus(); ++p) reschedule(p);
     settle();
+    if (on_step) on_step(*this);
     return nullptr;
 }
 
@@ -129,6 +130,7 @@ void Machine::run_until(Ticks end)
         now_ = next;
         for (uint32_t p = 0; p < pcpus(); ++p) handle_events(p);
         settle();
+        if (on_step) on_step(*this);
     }
 }
 

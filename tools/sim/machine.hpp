@@ -66,6 +66,9 @@ public:
     void wake(sched::Entity& e);
     // After every scheduling decision: e.g. a test checking an invariant over all pCPUs.
     std::function<void(const Machine&, uint32_t pcpu)> on_decision;
+    // After every instant has been fully handled (all pCPUs decided, wakes applied): the place to
+    // check invariants that only hold between instants (e.g. a gang switching on every pCPU).
+    std::function<void(const Machine&)> on_step;
 
     sched::Scheduler& scheduler() { return *scheduler_; }
     const sched::Scheduler& scheduler() const { return *scheduler_; }
