@@ -9,7 +9,6 @@
 struct Vcpu;
 
 constexpr size_t kMaxCpus = 256;
-constexpr size_t kMaxVcpusPerCpu = 16;
 constexpr size_t kStackSize = 16 * 1024;
 constexpr size_t kIstStackSize = 4096;
 
@@ -27,10 +26,9 @@ struct PerCpu {
     bool in_vmx_root;
     const char* vmx_error;           // why this CPU could not enter VMX root
     char vmx_error_text[160];
-    Vcpu* vcpus[kMaxVcpusPerCpu];    // the vCPUs this CPU runs
-    uint32_t vcpu_count;
     uint64_t current_vmcs;           // physical address of the current VMCS, 0 for none
-    Vcpu* loaded_vcpu;               // whose FPU/debug/SYSCALL state the registers hold
+    Vcpu* loaded_vcpu;               // whose registers and VMCS this CPU holds (vcpu_switch)
+    uint64_t sleeper_deadline;       // earliest LAPIC timer of the vCPUs that halted here
 };
 
 inline PerCpu& this_cpu()

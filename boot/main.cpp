@@ -14,6 +14,8 @@
 #include "drivers/power.hpp"
 #include "lib/frame_allocator.hpp"
 #include "vmx/capabilities.hpp"
+#include "sched/policy.hpp"
+#include "vmx/scheduling.hpp"
 #include "vmx/vcpu_loop.hpp"
 #include "vmx/vm.hpp"
 #include "vmx/vmx_root.hpp"
@@ -238,7 +240,11 @@ void enter_vmx_root_everywhere()
         console::error("no virtual machine could be started");
         power::exit(power::ExitStatus::failure);
     }
+    // Until the options name a policy (sched=), every run uses the baseline.
+    scheduling::Config config{sched::find_policy("round-robin"), 10'000, false};
+    if (!scheduling::init(config, frames)) power::exit(power::ExitStatus::failure);
     smp::run_everywhere(vcpu_loop::run, smp::kNoTimeout);
+    scheduling::report_end();
     power::exit(vms::summarize() ? power::ExitStatus::success : power::ExitStatus::failure);
 }
 

@@ -5,6 +5,7 @@
 #include "drivers/console.hpp"
 #include "drivers/power.hpp"
 #include "drivers/serial.hpp"
+#include "vmx/scheduling.hpp"
 
 namespace debug_keys {
 namespace {
@@ -13,7 +14,7 @@ uint64_t last_poll;
 
 void print_keys()
 {
-    console::info("debug keys: r reboot, p power off, h this list");
+    console::info("debug keys: r reboot, p power off, t scheduler metrics and trace, h this list");
 }
 
 void handle(uint8_t key)
@@ -23,6 +24,7 @@ void handle(uint8_t key)
     case 'p':
         console::info("power-off requested on the console");
         power::exit(power::ExitStatus::stopped);
+    case 't': scheduling::dump(); return;
     case '\r':
     case '\n': return;
     default: print_keys(); return;

@@ -2,6 +2,7 @@
 // console UART, read by polling its line status (no interrupts, no allocation).
 //   r  reboot (power::reboot)
 //   p  power off through the exit method (power::exit, status 4 "stopped by the operator")
+//   t  the scheduler's metrics and trace (vmx/scheduling.hpp)
 //   h  list the keys (so does any other key)
 #pragma once
 

@@ -5,6 +5,7 @@
 #include "vmx/events.hpp"
 #include "vmx/exit_handlers.hpp"
 #include "vmx/guest_context.hpp"
+#include "vmx/vcpu_switch.hpp"
 #include "vmx/vm.hpp"
 #include "vmx/vmcs.hpp"
 #include "vmx/vmx_root.hpp"
@@ -24,18 +25,6 @@ ExitAction inject_gp(Vcpu& vcpu)
 {
     events::inject_exception(vcpu, events::vector::gp, 0);
     return ExitAction::resume;
-}
-
-// INVVPID single-context (SDM Vol. 3C 31.3 "INVVPID"); without VPIDs every entry flushes anyway.
-void flush_guest_tlb(const Vcpu& vcpu)
-{
-    const vmx::Features& f = vmx::platform().features;
-    if (!vcpu.vpid) return;
-    struct {
-        uint64_t vpid, address;
-    } descriptor{vcpu.vpid, 0};
-    uint64_t type = f.invvpid_single ? 1 : 2;
-    asm volatile("invvpid %0, %1" ::"m"(descriptor), "r"(type) : "cc", "memory");
 }
 
 // Enabling PAE paging outside long mode loads the four PDPTEs from CR3 (SDM Vol. 3A 4.4.1);
@@ -67,7 +56,7 @@ ExitAction apply(Vcpu& vcpu, unsigned cr, const vmx::CrWrite& w)
         entry = w.ia32e_mode_guest ? entry | vmx::entry::ia32e_mode_guest : entry & ~vmx::entry::ia32e_mode_guest;
         vmcs::write(vmcs::Field32::entry_controls, entry);
     }
-    if (w.flush_tlb) flush_guest_tlb(vcpu);
+    if (w.flush_tlb) vcpu_switch::flush_guest_tlb(vcpu);
     return ExitAction::skip_instruction;
 }
 

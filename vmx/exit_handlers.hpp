@@ -9,6 +9,7 @@ enum class ExitAction : uint8_t {
     resume,            // re-enter the guest at the same RIP (a fault was injected, or nothing to do)
     skip_instruction,  // the instruction was emulated: advance RIP past it
     halt,              // HLT: advance RIP, block until an interrupt is deliverable
+    pause_loop,        // a PAUSE loop: advance RIP, let the scheduler decide (directed yield)
     stop,              // the VM ended (vms::end was called)
 };
 

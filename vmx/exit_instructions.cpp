@@ -5,8 +5,9 @@
 
 ExitAction handle_hlt(Vcpu&, uint64_t) { return ExitAction::halt; }
 
-// PAUSE (or a pause loop the CPU detected): the instruction itself has no effect to emulate.
-ExitAction handle_pause(Vcpu&, uint64_t) { return ExitAction::skip_instruction; }
+// A pause loop the CPU detected (PAUSE exiting itself is never enabled): the instruction has no
+// effect to emulate, but the vCPU is probably spinning on a lock whose holder is preempted.
+ExitAction handle_pause(Vcpu&, uint64_t) { return ExitAction::pause_loop; }
 
 // INVD/WBINVD: guest RAM is write-back and no device of a VM does DMA, so caches hold nothing
 // that must reach memory for the guest to see it.

@@ -1,7 +1,9 @@
 #include "vmx/hypercall.hpp"
 
+#include "arch/cpu.hpp"
 #include "drivers/console.hpp"
 #include "vmx/exit_handlers.hpp"
+#include "vmx/scheduling.hpp"
 #include "vmx/vm.hpp"
 #include "vmx/vmcs.hpp"
 
@@ -39,6 +41,10 @@ ExitAction handle_vmcall(Vcpu& vcpu, uint64_t)
     } else if (gpr[reg::rax] == hypercall::exit) {
         vms::end(*vcpu.vm, VmEnd::hypercall, gpr[reg::rbx], nullptr);
         return ExitAction::stop;
+    } else if (gpr[reg::rax] == hypercall::preemption_hint) {
+        uint64_t per_us = scheduling::ticks_per_us();
+        uint64_t asked = gpr[reg::rbx] > UINT64_MAX / per_us ? UINT64_MAX : gpr[reg::rbx] * per_us;
+        result = int64_t(scheduling::scheduler().hint(vcpu.entity, cpu::rdtsc(), asked) / per_us);
     } else if (gpr[reg::rax] == hypercall::nop) {
         result = hypercall::ok;
     }

@@ -2,6 +2,7 @@
 
 #include "arch/percpu.hpp"
 #include "drivers/lapic.hpp"
+#include "vmx/scheduling.hpp"
 #include "vmx/vm.hpp"
 
 namespace ipi {
@@ -12,8 +13,13 @@ using vlapic::DeliveryMode, vlapic::Shorthand;
 void kick(Vcpu& target)
 {
     // A CPU running the target in guest mode exits on the host interrupt; one in the vCPU loop
-    // polls the mailbox anyway, and the interrupt then costs at most one spurious exit.
-    if (target.home && target.home != &this_cpu()) lapic::send_fixed(target.home->apic_id, kKickVector);
+    // drains the mailbox before its next entry anyway, and the interrupt then costs at most one
+    // spurious exit. The post was a locked operation, so this load is ordered after it and the
+    // target's CPU stores resident_on before it drains (vcpu_switch::load).
+    PerCpu* cpu = __atomic_load_n(&target.resident_on, __ATOMIC_SEQ_CST);
+    if (cpu && cpu != &this_cpu()) lapic::send_fixed(cpu->apic_id, kKickVector);
+    // A halted (or SIPI-waiting) vCPU is off every run queue until someone wakes it.
+    scheduling::wake(target);
 }
 
 void post(Vcpu& target, const vlapic::IpiRequest& r)
@@ -63,6 +69,14 @@ void route(void* sender_context, const vlapic::IpiRequest& r)
         // Delivery Mode"): the first is as good as any for a VM.
         if (r.delivery_mode == DeliveryMode::lowest_priority) return;
     }
+}
+
+bool pending(const Vcpu& vcpu)
+{
+    for (const uint64_t& word : vcpu.posted_vectors)
+        if (__atomic_load_n(&word, __ATOMIC_SEQ_CST)) return true;
+    return __atomic_load_n(&vcpu.pending_nmi, __ATOMIC_SEQ_CST) || __atomic_load_n(&vcpu.pending_init, __ATOMIC_SEQ_CST) ||
+           __atomic_load_n(&vcpu.pending_sipi, __ATOMIC_SEQ_CST) >= 0;
 }
 
 void drain(Vcpu& vcpu)

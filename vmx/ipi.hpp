@@ -1,7 +1,8 @@
 // Interrupts between the vCPUs of a VM. The sender never touches another vCPU's local APIC
 // model (it belongs to the CPU that runs that vCPU): it posts into the target's mailbox, which is
 // lock-free, and kicks the target's physical CPU with a host IPI so a running guest exits and
-// sees the post. The target drains its mailbox into its LAPIC before each entry.
+// sees the post, or wakes it through the scheduler when it is blocked. The target drains its
+// mailbox into its LAPIC before each entry.
 #pragma once
 #include "drivers/virtual/vlapic.hpp"
 #include "vmx/vcpu.hpp"
@@ -11,6 +12,10 @@ namespace ipi {
 // The vLAPIC's send_ipi callback (context: the sending Vcpu): routes by shorthand, physical or
 // logical destination and delivery mode (fixed, lowest priority, NMI, INIT, SIPI).
 void route(void* sender, const vlapic::IpiRequest& request);
+
+// Anything posted and not yet taken (vectors, NMI, INIT, SIPI): checked after a vCPU blocks, so
+// a post that raced with the block still wakes it.
+bool pending(const Vcpu& vcpu);
 
 // On the target's own CPU: moves posted vectors into its LAPIC; INIT and SIPI are handled by the
 // vCPU loop (pending_init / pending_sipi).

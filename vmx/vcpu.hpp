@@ -4,6 +4,7 @@
 #include <cstdint>
 
 #include "drivers/virtual/vlapic.hpp"
+#include "sched/entity.hpp"
 #include "vmx/exit_reason.hpp"
 #include "vmx/guest_registers.hpp"
 #include "vmx/cpuid_policy.hpp"
@@ -14,7 +15,7 @@
 struct Vm;
 struct PerCpu;
 
-enum class VcpuState : uint8_t { runnable, halted, wait_for_sipi, ended };
+enum class VcpuState : uint8_t { runnable, halted, wait_for_sipi };
 
 // An XSAVE/FXSAVE area (64-byte aligned; its size comes from CPUID at run time).
 struct alignas(64) ExtendedState {
@@ -47,7 +48,11 @@ struct Vcpu {
     bool launched = false;
     bool vmcs_ready = false;
     VcpuState state = VcpuState::runnable;
-    PerCpu* home = nullptr;
+    sched::Entity entity;           // what the scheduler knows of it (vmx/scheduling.cpp)
+    PerCpu* resident_on = nullptr;  // the CPU holding its registers and VMCS (vcpu_switch)
+    PerCpu* last_cpu = nullptr;     // whose host state its VMCS holds
+    uint64_t wake_deadline = ~0ull; // halted: when its LAPIC timer wakes it
+    uint32_t ple_window = 0;        // its adaptive pause-loop window (vcpu_loop)
     uint32_t processor_controls = 0;  // cached: interrupt-window exiting toggles per entry
     PendingEvent event{};
     // Posted by other vCPUs (vmx/ipi.cpp), taken by this vCPU's own CPU.

@@ -10,6 +10,7 @@
 #include "vmx/exit_handlers.hpp"
 #include "vmx/interrupts.hpp"
 #include "vmx/ipi.hpp"
+#include "vmx/scheduling.hpp"
 #include "vmx/vm.hpp"
 #include "vmx/vmcs.hpp"
 #include "vmx/vmcs_setup.hpp"
@@ -20,7 +21,12 @@ extern "C" uint32_t vmx_enter(GuestRegisters* registers, uint32_t resume);
 namespace vcpu_loop {
 namespace {
 
-constexpr uint32_t kSlicesPerSecond = 100;
+constexpr uint64_t kInterruptFlag = 1u << 9;
+constexpr uint64_t kNever = ~0ull;
+// The pause-loop window adapts per vCPU between KVM's default and 64 times it: a pause-loop exit
+// that found no lock holder to yield to (futile) doubles it, so a vCPU spinning with nobody
+// preempted stops exiting in vain; a directed yield that worked halves it again.
+constexpr uint32_t kPleWindowMin = 4096, kPleWindowMax = 64 * kPleWindowMin;
 
 // VM-instruction error numbers (SDM Vol. 3C 31.4 "VM Instruction Error Numbers").
 const char* instruction_error_name(uint32_t error)
@@ -36,20 +42,26 @@ const char* instruction_error_name(uint32_t error)
     }
 }
 
-// vCPUs stay on their home CPU, so host state is written once, when the VMCS is set up there.
+// Loads the vCPU on this CPU (vcpu_switch) and sets its VMCS up once it has a start state (at
+// boot, or from a SIPI); a vCPU waiting for SIPI needs its registers here but no VMCS yet.
 bool make_current(PerCpu& cpu, Vcpu& vcpu)
 {
-    if (vcpu.vmcs_ready && cpu.current_vmcs == vcpu.vmcs) return true;
-    vcpu_switch::switch_to(cpu, vcpu);
-    cpu.current_vmcs = vcpu.vmcs;
-    if (vcpu.vmcs_ready) return vmcs::load(vcpu.vmcs);
+    if (!vcpu_switch::load(cpu, vcpu)) {
+        vms::end(*vcpu.vm, VmEnd::fault, 0, "VMPTRLD of its VMCS failed");
+        return false;
+    }
+    if (vcpu.vmcs_ready || vcpu.state == VcpuState::wait_for_sipi) return true;
     char error[160];
     if (const char* why = vmcs_setup::init(vcpu, cpu, vcpu.start, error, sizeof error)) {
         vms::end(*vcpu.vm, VmEnd::fault, 0, why);
         return false;
     }
+    cpu.current_vmcs = vcpu.vmcs;
+    vcpu.last_cpu = &cpu;
     vcpu.vmcs_ready = true;
     vcpu.launched = false;
+    if (vmx::platform().controls.proc2.value & vmx::proc2::pause_loop_exiting)
+        vmcs::write(vmcs::Field32::ple_window, vcpu.ple_window);
     return true;
 }
 
@@ -74,15 +86,16 @@ void take_init_and_sipi(Vcpu& vcpu)
     vcpu.state = VcpuState::runnable;
 }
 
-void arm_preemption_timer(const Vcpu& vcpu, uint64_t now)
+// The timer ends the entry at the earliest of: the slice's end, the vCPU's own LAPIC timer, and
+// the LAPIC timer of a vCPU that halted on this CPU (it must wake on time).
+void arm_preemption_timer(const PerCpu& cpu, const Vcpu& vcpu, uint64_t now, uint64_t deadline)
 {
     const vmx::Features& f = vmx::platform().features;
     if (!f.preemption_timer) return;
-    uint64_t slice = tsc::frequency_hz() / kSlicesPerSecond;
-    uint64_t deadline = interrupts::next_deadline(vcpu);
-    if (deadline > now && deadline - now < slice) slice = deadline - now;
-    else if (deadline <= now) slice = 0;
-    uint64_t ticks = slice >> f.preemption_timer_shift;
+    uint64_t lapic = interrupts::next_deadline(vcpu);
+    if (lapic < deadline) deadline = lapic;
+    if (cpu.sleeper_deadline < deadline) deadline = cpu.sleeper_deadline;
+    uint64_t ticks = deadline > now ? (deadline - now) >> f.preemption_timer_shift : 0;
     vmcs::write(vmcs::Field32::preemption_timer_value, ticks > 0xffffffff ? 0xffffffff : uint32_t(ticks));
 }
 
@@ -113,37 +126,51 @@ void advance_rip(Vcpu&)
     if (interruptibility & 3) vmcs::write(vmcs::Field32::guest_interruptibility, interruptibility & ~3u);
 }
 
-void run_once(PerCpu& cpu, Vcpu& vcpu)
+ExitAction run_once(PerCpu& cpu, Vcpu& vcpu, uint64_t deadline)
 {
-    if (!make_current(cpu, vcpu)) return;
     uint64_t now = cpu::rdtsc();
     interrupts::prepare_entry(vcpu, now);
     events::write_pending(vcpu);
-    arm_preemption_timer(vcpu, now);
+    arm_preemption_timer(cpu, vcpu, now, deadline);
 
     uint32_t how = vmx_enter(&vcpu.regs, vcpu.launched);
-    if (how) return report_entry_failure(vcpu, how, 0);
+    if (how) {
+        report_entry_failure(vcpu, how, 0);
+        return ExitAction::stop;
+    }
     vcpu.launched = true;
     uint32_t reason = vmcs::read(vmcs::Field32::exit_reason);
-    if (reason & exit_reason::entry_failure) return report_entry_failure(vcpu, 0, reason);
-
+    if (reason & exit_reason::entry_failure) {
+        report_entry_failure(vcpu, 0, reason);
+        return ExitAction::stop;
+    }
     events::requeue_interrupted_delivery(vcpu);
-    switch (handle_exit(vcpu, reason)) {
+    ExitAction action = handle_exit(vcpu, reason);
+    switch (action) {
     case ExitAction::resume: break;
-    case ExitAction::skip_instruction: advance_rip(vcpu); break;
+    case ExitAction::skip_instruction:
+    case ExitAction::pause_loop: advance_rip(vcpu); break;
     case ExitAction::halt:
         advance_rip(vcpu);
         vcpu.state = VcpuState::halted;
         break;
     case ExitAction::stop: break;
     }
+    return action;
+}
+
+// What the lock-holder-aware policy wants to know when it deschedules or defers: CPL (SS.DPL,
+// SDM Vol. 3C 24.4.1) and RFLAGS.IF at the last exit.
+void note_hints(Vcpu& vcpu)
+{
+    vcpu.entity.hints.kernel_mode = ((vmcs::read(vmcs::Field32::guest_ss_access) >> 5) & 3) == 0;
+    vcpu.entity.hints.interrupts_off = !(vmcs::read(vmcs::FieldNatural::guest_rflags) & kInterruptFlag);
 }
 
 // HLT with RFLAGS.IF=0 in a VM of one vCPU: only NMI, SMI or INIT could wake it, and nothing
 // sends those, so it can never run again. End it instead of letting the machine wait forever.
 bool halted_forever(Vcpu& vcpu)
 {
-    constexpr uint64_t kInterruptFlag = 1u << 9;
     if (vcpu.vm->vcpu_count != 1 || (vmcs::read(vmcs::FieldNatural::guest_rflags) & kInterruptFlag)) return false;
     char report[160];
     format_to(report, sizeof report, "halted with interrupts disabled at RIP {:#x}: it can never run again",
@@ -152,31 +179,99 @@ bool halted_forever(Vcpu& vcpu)
     return true;
 }
 
+// Halted or waiting for SIPI: off the run queues until an interrupt, IPI or its timer wakes it.
+void block(PerCpu& cpu, Vcpu& vcpu, uint64_t now)
+{
+    sched::Scheduler& s = scheduling::scheduler();
+    vcpu.wake_deadline = vcpu.state == VcpuState::halted ? interrupts::next_deadline(vcpu) : kNever;
+    if (vcpu.wake_deadline < cpu.sleeper_deadline) cpu.sleeper_deadline = vcpu.wake_deadline;
+    s.block(vcpu.entity, now);
+    // A sender posts, then wakes only what it sees blocked (vmx/ipi.cpp); a post that raced with
+    // the block is seen here instead.
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    if (ipi::pending(vcpu)) s.wake(vcpu.entity, now);
+}
+
+// The adaptive pause-loop window (kPleWindowMin) and the scheduler's verdict: true when the vCPU
+// leaves this CPU now.
+bool pause_loop(Vcpu& vcpu, uint64_t now)
+{
+    note_hints(vcpu);
+    uint64_t hits = vcpu.entity.metrics.directed_yield_hits;
+    bool leave = scheduling::scheduler().pause_loop(vcpu.entity, now);
+    bool helped = vcpu.entity.metrics.directed_yield_hits != hits;
+    uint32_t window = helped ? vcpu.ple_window / 2 : vcpu.ple_window * 2;
+    window = window < kPleWindowMin ? kPleWindowMin : window > kPleWindowMax ? kPleWindowMax : window;
+    if (window != vcpu.ple_window) {
+        vcpu.ple_window = window;
+        vmcs::write(vmcs::Field32::ple_window, window);
+    }
+    return leave;
+}
+
+// Runs the vCPU the scheduler picked until its slice ends (unless the policy defers that), it
+// blocks, yields or ends, or another CPU asks this one to reschedule.
+void run_slice(PerCpu& cpu, Vcpu& vcpu, uint64_t deadline)
+{
+    sched::Scheduler& s = scheduling::scheduler();
+    if (!vcpu.ple_window) vcpu.ple_window = kPleWindowMin;
+    for (;;) {
+        if (cpu.index == 0) debug_keys::poll();
+        if (vms::ended(*vcpu.vm)) return;  // vms::end has ended its entity
+        // Loaded (resident) before the mailbox is drained: see vcpu_switch::load.
+        if (!make_current(cpu, vcpu)) return;
+        ipi::drain(vcpu);
+        take_init_and_sipi(vcpu);
+        uint64_t now = cpu::rdtsc();
+        if (vcpu.state == VcpuState::wait_for_sipi) return block(cpu, vcpu, now);
+        if (!vcpu.vmcs_ready && !make_current(cpu, vcpu)) return;  // a SIPI (re)started it
+        if (now >= cpu.sleeper_deadline) scheduling::wake_sleepers(cpu, now);
+        if (vcpu.state == VcpuState::halted && interrupts::wakes(vcpu, now)) vcpu.state = VcpuState::runnable;
+        if (vcpu.state != VcpuState::runnable) {
+            if (vcpu.state == VcpuState::halted && halted_forever(vcpu)) return;
+            return block(cpu, vcpu, now);
+        }
+        if (s.take_resched(cpu.index)) return note_hints(vcpu);
+        if (now >= deadline) {
+            note_hints(vcpu);
+            uint64_t extension = s.slice_end(cpu.index, now);
+            if (!extension) return;
+            deadline = now + extension;
+        }
+        ExitAction action = run_once(cpu, vcpu, deadline);
+        if (action == ExitAction::pause_loop && pause_loop(vcpu, cpu::rdtsc())) return;
+    }
+}
+
+// Nothing to run: the CPU gives up the vCPU it holds (another CPU may want it once it wakes) and
+// waits for a kick, a sleeper's timer or the policy's deadline.
+void idle(PerCpu& cpu, uint64_t until)
+{
+    sched::Scheduler& s = scheduling::scheduler();
+    vcpu_switch::unload(cpu);
+    for (;;) {
+        if (cpu.index == 0) debug_keys::poll();
+        if (s.take_resched(cpu.index) || scheduling::finished()) return;
+        uint64_t now = cpu::rdtsc();
+        if (now >= until) return;
+        if (now >= cpu.sleeper_deadline) scheduling::wake_sleepers(cpu, now);
+        cpu::pause();
+    }
+}
+
 }  // namespace
 
 void run(PerCpu& cpu)
 {
-    for (;;) {
-        bool alive = false;
+    sched::Scheduler& s = scheduling::scheduler();
+    while (!scheduling::finished()) {
         uint64_t now = cpu::rdtsc();
-        for (uint32_t i = 0; i < cpu.vcpu_count; ++i) {
-            Vcpu& vcpu = *cpu.vcpus[i];
-            if (vms::ended(*vcpu.vm)) vcpu.state = VcpuState::ended;
-            if (vcpu.state == VcpuState::ended) continue;
-            alive = true;
-            ipi::drain(vcpu);
-            take_init_and_sipi(vcpu);
-            if (vcpu.state == VcpuState::halted) {
-                if (!make_current(cpu, vcpu)) continue;
-                if (interrupts::wakes(vcpu, now)) vcpu.state = VcpuState::runnable;
-                else if (halted_forever(vcpu)) continue;
-            }
-            if (vcpu.state == VcpuState::runnable) run_once(cpu, vcpu);
-        }
-        if (cpu.index == 0) debug_keys::poll();
-        if (!alive) return;
-        cpu::pause();
+        scheduling::wake_sleepers(cpu, now);
+        sched::Decision d = s.schedule(cpu.index, now);
+        if (!d.next) idle(cpu, d.slice ? now + d.slice : kNever);
+        else run_slice(cpu, scheduling::vcpu_of(*d.next), d.slice ? now + d.slice : kNever);
     }
+    vcpu_switch::unload(cpu);
 }
 
 }  // namespace vcpu_loop

@@ -2,6 +2,9 @@
 
 #include "arch/cpu.hpp"
 #include "arch/paging.hpp"
+#include "vmx/vmcs.hpp"
+#include "vmx/vmcs_setup.hpp"
+#include "vmx/vmx_root.hpp"
 #include "vmx/guest_cpuid.hpp"
 #include "vmx/msr_policy.hpp"
 
@@ -28,7 +31,7 @@ void xsetbv(uint64_t value) { asm volatile("xsetbv" ::"c"(0u), "a"(uint32_t(valu
 // XSAVE/XRSTOR touch only components XCR0 enables, but a guest uses the XMM registers with
 // CR4.OSFXSR alone, and state of a component it disabled again stays in the registers. So both
 // run with every component a guest may enable, and the guest's own XCR0 goes back afterwards.
-void save(Vcpu& v)
+void save_registers(Vcpu& v)
 {
     if (has_xsave()) {
         v.xcr0 = xgetbv();
@@ -47,7 +50,7 @@ void save(Vcpu& v)
     v.msrs.kernel_gs_base = cpu::rdmsr(vmx::guest_msr::kernel_gs_base);
 }
 
-void load(Vcpu& v)
+void load_registers(Vcpu& v)
 {
     if (has_xsave()) {
         xsetbv(v.xsave_mask);
@@ -94,12 +97,51 @@ bool init(Vcpu& vcpu, FrameAllocator& frames)
     return true;
 }
 
-void switch_to(PerCpu& cpu, Vcpu& next)
+void unload(PerCpu& cpu)
 {
-    if (cpu.loaded_vcpu == &next) return;
-    if (cpu.loaded_vcpu) save(*cpu.loaded_vcpu);
-    load(next);
-    cpu.loaded_vcpu = &next;
+    Vcpu* vcpu = cpu.loaded_vcpu;
+    if (!vcpu) return;
+    save_registers(*vcpu);
+    if (cpu.current_vmcs) vmcs::clear(cpu.current_vmcs);
+    cpu.current_vmcs = 0;
+    vcpu->launched = false;  // VMCLEAR made its launch state "clear": the next entry is VMLAUNCH
+    cpu.loaded_vcpu = nullptr;
+    __atomic_store_n(&vcpu->resident_on, nullptr, __ATOMIC_RELEASE);
+}
+
+bool load(PerCpu& cpu, Vcpu& vcpu)
+{
+    if (cpu.loaded_vcpu != &vcpu) {
+        unload(cpu);
+        while (__atomic_load_n(&vcpu.resident_on, __ATOMIC_ACQUIRE)) cpu::pause();
+        // Sequentially consistent: the vCPU loop drains the IPI mailbox after this store, and a
+        // sender posts before it reads resident_on to kick (vmx/ipi.cpp): one of them sees the other.
+        __atomic_store_n(&vcpu.resident_on, &cpu, __ATOMIC_SEQ_CST);
+        cpu.loaded_vcpu = &vcpu;
+        load_registers(vcpu);
+    }
+    if (!vcpu.vmcs_ready || cpu.current_vmcs == vcpu.vmcs) return true;
+    if (!vmcs::load(vcpu.vmcs)) return false;
+    cpu.current_vmcs = vcpu.vmcs;
+    if (vcpu.last_cpu != &cpu) {
+        // Host GDT, TSS, GS base and stacks are per CPU; translations cached under the vCPU's
+        // VPID on this CPU may predate page-table changes it made elsewhere.
+        vmcs_setup::write_host_state(cpu);
+        flush_guest_tlb(vcpu);
+        vcpu.last_cpu = &cpu;
+    }
+    return true;
+}
+
+void flush_guest_tlb(const Vcpu& vcpu)
+{
+    const vmx::Features& f = vmx::platform().features;
+    if (!vcpu.vpid) return;
+    struct {
+        uint64_t vpid, address;
+    } descriptor{vcpu.vpid, 0};
+    uint64_t type = f.invvpid_single ? 1 : 2;
+    asm volatile("invvpid %0, %1" ::"m"(descriptor), "r"(type) : "cc", "memory");
 }
 
 }  // namespace vcpu_switch

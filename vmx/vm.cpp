@@ -1,5 +1,7 @@
 #include "vmx/vm.hpp"
 
+#include "vmx/scheduling.hpp"
+
 #include <new>
 
 #include "arch/paging.hpp"
@@ -13,6 +15,7 @@
 #include "vmx/guest_cpuid.hpp"
 #include "vmx/ipi.hpp"
 #include "vmx/msr_policy.hpp"
+#include "vmx/scheduling.hpp"
 #include "vmx/vmx_root.hpp"
 
 namespace vms {
@@ -21,7 +24,6 @@ namespace {
 Vm* machines[kMaxVms];
 size_t machine_count = 0;
 uint16_t next_vpid = 1;  // VPID 0 is the host's (SDM Vol. 3C 29.1.1)
-size_t next_cpu = 0;
 size_t not_started = 0;  // guests the modules asked for that could not be built
 
 uint64_t allocate_zeroed(FrameAllocator& frames, uint64_t bytes, uint64_t alignment)
@@ -83,6 +85,9 @@ const char* load_guest(Vm& vm, const guest_config::Guest& guest, const guest_acp
 bool create_vcpus(Vm& vm, const guest_config::Guest& guest, FrameAllocator& frames)
 {
     vm.vcpu_count = guest.config.vcpus;
+    vm.weight = 256;
+    vm.cap_percent = 0;
+    vm.pin_mask = 0;
     vm.vcpus = allocate_object<Vcpu>(frames, vm.vcpu_count);
     if (!vm.vcpus) return false;
     for (uint32_t i = 0; i < vm.vcpu_count; ++i) {
@@ -98,12 +103,6 @@ bool create_vcpus(Vm& vm, const guest_config::Guest& guest, FrameAllocator& fram
                                                     guest_cpuid::query(*vcpu, 0x80000001, 0),
                                                     guest_cpuid::query(*vcpu, 0x80000008, 0));
         vcpu->msrs = vmx::initial_msr_state(msr_config, 0);
-        // Spread vCPUs over the physical CPUs, the boot CPU last: it also drives the summary.
-        size_t online = smp::cpus_online();
-        PerCpu& home = smp::cpu((next_cpu++ + 1) % online);
-        if (home.vcpu_count == kMaxVcpusPerCpu) return false;
-        home.vcpus[home.vcpu_count++] = vcpu;
-        vcpu->home = &home;
         // The boot vCPU starts as the loader says; the others wait for INIT-SIPI-SIPI.
         vcpu->state = i == 0 ? VcpuState::runnable : VcpuState::wait_for_sipi;
         if (i == 0) {
@@ -184,11 +183,14 @@ Vm& get(size_t index) { return *machines[index]; }
 
 void end(Vm& vm, VmEnd how, uint64_t value, const char* report)
 {
-    SpinlockGuard guard(vm.lock);
-    if (vm.end != VmEnd::running) return;
-    vm.end_value = value;
-    if (report) format_to(vm.end_report, sizeof vm.end_report, "{}", report);
-    __atomic_store_n(&vm.end, how, __ATOMIC_RELEASE);
+    {
+        SpinlockGuard guard(vm.lock);
+        if (vm.end != VmEnd::running) return;
+        vm.end_value = value;
+        if (report) format_to(vm.end_report, sizeof vm.end_report, "{}", report);
+        __atomic_store_n(&vm.end, how, __ATOMIC_RELEASE);
+    }
+    scheduling::end_vm(vm);
 }
 
 bool ended(const Vm& vm) { return __atomic_load_n(&vm.end, __ATOMIC_ACQUIRE) != VmEnd::running; }

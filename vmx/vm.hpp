@@ -30,6 +30,9 @@ struct Vm {
     uint64_t msr_bitmap;  // physical
     Vcpu* vcpus;
     uint32_t vcpu_count;
+    uint32_t weight;       // scheduling share (weight=), cap (cap=, % of one CPU) and CPUs (pin=)
+    uint32_t cap_percent;
+    uint64_t pin_mask;     // 0: any CPU
     VmDevices devices;
     Spinlock devices_lock;  // the VM's vCPUs run on several CPUs; devices are not reentrant
     Spinlock lock;          // the end fields
