@@ -151,9 +151,8 @@ int main(void)
     start_tsc = rdtsc();
     go = 1;
     worker(bsp, 1);
-    if (!smp_wait_count(&reported, n - 1, REPORT_WAIT_MS)) {
+    if (!smp_wait_count(&reported, n - 1, REPORT_WAIT_MS))
         fail(EXIT_TIMEOUT, "only %u of %u APs stopped within %u ms", reported, n - 1, REPORT_WAIT_MS);
-    }
 
     u64 end_tsc = 0, total = 0;
     for (u32 i = 0; i < n; ++i) {
