@@ -165,7 +165,7 @@ fuzz-smoke: fuzz-build
 # ---- the commands README.md promises ---------------------------------------------------------
 # Each first installs what is missing, then re-enters make so nothing is built before the
 # tools exist.
-.PHONY: deps test run bench clean unit-build
+.PHONY: deps test run bench bench-sched clean unit-build
 deps:
 	@tools/install-deps
 
@@ -184,6 +184,11 @@ run: deps
 bench: deps
 	@$(MAKE) --no-print-directory all $(BUILD)/matryoshka-bench.elf $(BUILD)/guests/bench.elf
 	@tools/bench
+
+# The scheduling policies on the spinlock guest at 1x-3x overcommit (tools/bench-sched --help).
+bench-sched: deps
+	@$(MAKE) --no-print-directory all $(BUILD)/guests/spinlock.elf
+	@tools/bench-sched
 
 clean:
 	rm -rf $(BUILD)

@@ -1,6 +1,8 @@
 # Test guests (included by the top-level Makefile). Each guests/NAME.c (plus guests/NAME.asm if
 # there is one) links with the shared library guests/lib/ into build/guests/NAME.elf: a
-# Multiboot v1 ELF32 kernel loaded at 1 MiB. guests/realmode.asm (no .c) is a flat 64 KiB binary for
+# Multiboot v1 ELF32 kernel loaded at 1 MiB. The library is an archive after lib/entry.asm (the
+# entry point), so a guest carries only the parts it uses (the SMP code and its AP stacks only
+# where APs are started). guests/realmode.asm (no .c) is a flat 64 KiB binary for
 # start=realmode. Built with the host gcc in -m32 mode and ld directly: no multilib and no libgcc
 # needed (guests/lib/string.c has the 64-bit division helpers). `make guests` builds them all.
 GUEST_BUILD := $(or $(BUILD),build)/guests
@@ -12,8 +14,10 @@ GUEST_CFLAGS := -m32 -march=i686 -std=gnu11 -O2 -g -Iguests/lib -Wall -Wextra -W
 GUEST_LDFLAGS := -m elf_i386 -nostdlib -static -no-pie -z max-page-size=4096 -z noexecstack --fatal-warnings \
     -T guests/lib/guest.ld
 GUEST_NAMES := $(sort $(basename $(notdir $(wildcard guests/*.c))))
+GUEST_ENTRY_OBJ := $(GUEST_BUILD)/lib/entry.asm.o
 GUEST_LIB_OBJS := $(patsubst guests/lib/%.c,$(GUEST_BUILD)/lib/%.o,$(wildcard guests/lib/*.c)) \
-    $(GUEST_BUILD)/lib/entry.asm.o
+    $(patsubst guests/lib/%.asm,$(GUEST_BUILD)/lib/%.asm.o,$(filter-out guests/lib/entry.asm,$(wildcard guests/lib/*.asm)))
+GUEST_LIB := $(GUEST_BUILD)/lib/libguest.a
 GUEST_ELFS := $(patsubst %,$(GUEST_BUILD)/%.elf,$(GUEST_NAMES)) $(GUEST_BUILD)/realmode.bin
 
 $(GUEST_BUILD)/%.o: guests/%.c guests/guests.mk
@@ -26,9 +30,13 @@ $(GUEST_BUILD)/%.asm.o: guests/%.asm guests/guests.mk
 	@echo "  NASM32  $<"
 	@$(GUEST_NASM) -f elf32 -w+all -Werror -MD $(@:.o=.d) -o $@ $<
 
-$(GUEST_BUILD)/%.elf: $(GUEST_BUILD)/%.o $(GUEST_LIB_OBJS) guests/lib/guest.ld
+$(GUEST_LIB): $(GUEST_LIB_OBJS)
+	@rm -f $@
+	@ar rcs $@ $^
+
+$(GUEST_BUILD)/%.elf: $(GUEST_BUILD)/%.o $(GUEST_ENTRY_OBJ) $(GUEST_LIB) guests/lib/guest.ld
 	@echo "  LD32    $@"
-	@ld $(GUEST_LDFLAGS) -o $@ $(filter %.o,$^)
+	@ld $(GUEST_LDFLAGS) -o $@ $(filter %.o,$^) $(GUEST_LIB)
 
 # A guest's own .asm file (long_mode's mode switch) is linked in when there is one.
 $(foreach g,$(GUEST_NAMES),$(if $(wildcard guests/$(g).asm),$(eval $(GUEST_BUILD)/$(g).elf: $(GUEST_BUILD)/$(g).asm.o)))

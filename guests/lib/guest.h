@@ -189,6 +189,38 @@ enum {
 };
 static inline u32 lapic_read(u32 reg) { return mmio_read32(LAPIC_BASE + reg); }
 static inline void lapic_write(u32 reg, u32 v) { mmio_write32(LAPIC_BASE + reg, v); }
+static inline u32 lapic_id(void) { return lapic_read(LAPIC_ID) >> 24; }
+
+/* ---- several CPUs (smp.c, trampoline smp.asm) ------------------------------------------------- */
+#define SMP_MAX_CPUS 32
+#define SMP_TIMER_VECTOR 0x40    /* the BSP's one-shot clock */
+#define SMP_SPURIOUS_VECTOR 0xff
+/* APIC IDs of the enabled processors of the ACPI MADT, found as on a PC BIOS (RSDP in the EBDA
+ * or 0xE0000-0xFFFFF, RSDT): at most `max` stored; returns how many there are (0: no ACPI). */
+u32 acpi_madt_apic_ids(u32 *ids, u32 max);
+/* The UART is shared: whoever prints while other CPUs may print takes this lock. */
+void console_lock(void);
+void console_unlock(void);
+#define LOCKED(stmt) do { console_lock(); stmt; console_unlock(); } while (0)
+/* A fixed IPI; false if the ICR's delivery status stayed pending (bounded poll). */
+int send_fixed_ipi(u32 dest_apic_id, u8 vector);
+/* The BSP first: LAPIC software-enabled (spurious vector counted in smp_spurious), TPR 0, the
+ * timer one-shot on SMP_TIMER_VECTOR as the clock of the two waits below. */
+void smp_init(void);
+extern u32 smp_bsp_id;
+extern u32 smp_timer_per_ms; /* timer counts per millisecond, an upper bound of the real rate */
+extern volatile u32 smp_spurious;
+void smp_delay_us(u32 us); /* the BSP sleeps (HLT) at least `us` */
+/* The BSP sleeps in 1 ms timer slices until *counter >= target, at most `ms` slices. */
+int smp_wait_count(volatile u32 *counter, u32 target, u32 ms);
+/* Starts every CPU of apic_ids[0..n) but the BSP with INIT-SIPI-SIPI; each prints `cpu ID up`,
+ * counts itself in smp_online and runs fn(its index in apic_ids) with IF=0, then halts with
+ * interrupts on. Waits (bounded) for all of them; returns how many came online. */
+u32 smp_start_aps(const u32 *apic_ids, u32 n, void (*fn)(u32 cpu));
+extern volatile u32 smp_started[256]; /* by APIC ID: times an AP entered the image */
+extern volatile u32 smp_online;
+extern volatile u32 ap_next_slot;      /* times the trampoline was entered */
+void smp_print_missing(void);          /* "missing APs: ID..." (hold the console lock) */
 
 /* ---- environment --------------------------------------------------------------------------- */
 /* CPUID leaf 0x40000000 says "MatryoshkaHV": checks of the hypervisor's own choices apply. */

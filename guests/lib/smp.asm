@@ -1,7 +1,7 @@
-; smp_boot's application-processor start-up code (SDM Vol. 3A "MP Initialization", the
-; INIT-SIPI-SIPI protocol). Two parts:
+; The guests' application-processor start-up code (SDM Vol. 3A "MP Initialization", the
+; INIT-SIPI-SIPI protocol), driven by smp.c. Two parts:
 ;
-; ap_trampoline .. ap_trampoline_end: real-mode code that smp_boot.c copies to a free 4 KiB page
+; ap_trampoline .. ap_trampoline_end: real-mode code that smp.c copies to a free 4 KiB page
 ;   below 1 MiB (the SIPI vector is that page's number). A started AP runs it at CS:IP =
 ;   (page << 8):0000 with IF=0. It is position-independent within the page (DS = CS, offsets
 ;   from ap_trampoline); the BSP patches the one absolute value it needs, the base of the GDTR
@@ -13,7 +13,7 @@
 ;   (gdt_descriptor, lib/entry.asm) and the BSP's IDT (ap_idtr, stored by the BSP with SIDT),
 ;   takes a stack slot with an atomic counter (lock xadd on ap_next_slot) and its stack top from
 ;   ap_stack_tops[slot] (filled by the BSP), reads its APIC ID from the xAPIC ID register and
-;   calls ap_main(apic_id), which does not return. A slot beyond ap_slot_limit or a null stack
+;   calls smp_ap_main(apic_id), which does not return. A slot beyond ap_slot_limit or a null stack
 ;   top parks the AP in cli; hlt (the BSP sees it never came online).
 
 CODE32     equ 0x08
@@ -45,7 +45,7 @@ ap_tramp_gdtr:
 ap_trampoline_end:
 
 bits 32
-extern gdt_descriptor, ap_main
+extern gdt_descriptor, smp_ap_main
 extern ap_idtr, ap_next_slot, ap_slot_limit, ap_stack_tops
 ap_entry32:
     mov ax, DATA32
@@ -75,7 +75,7 @@ ap_entry32:
     mov edx, [LAPIC_ID]
     shr edx, 24
     push edx
-    call ap_main
+    call smp_ap_main
 .park:
     cli
     hlt
