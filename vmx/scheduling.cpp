@@ -16,6 +16,7 @@ namespace {
 constexpr uint32_t kTraceEventsPerCpu = 4096;
 
 sched::Scheduler the_scheduler;
+bool started;  // the debug keys work before VMs exist (e.g. on a CPU without VT-x)
 bool trace_at_end;
 
 // A CPU running a guest exits on the host interrupt (external-interrupt exiting) and sees the
@@ -72,6 +73,7 @@ bool init(const Config& config, FrameAllocator& frames)
         return false;
     }
     console::info("scheduler: {} on {} CPUs, slice {} us", config.policy->name, smp::cpus_online(), config.slice_us);
+    started = true;
     return true;
 }
 
@@ -115,6 +117,7 @@ void report_end()
 
 void dump()
 {
+    if (!started) return console::info("scheduler: not running");
     the_scheduler.dump_metrics(cpu::rdtsc(), sched::LineSink{console_line, nullptr});
     the_scheduler.dump_trace(sched::LineSink{console_line, nullptr});
 }

@@ -1,6 +1,5 @@
 #!/usr/bin/env bash
 # Two memfill VMs on two CPUs: isolation while both run truly in parallel.
-# Pending: enable once the hypervisor runs guests.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
 boot "" 0 --emulator bochs --cpus 2 "memfill,name=mf1,cmdline=pattern=0x5a" "memfill,name=mf2,cmdline=pattern=0xa5"
