@@ -1,6 +1,7 @@
 #include "boot/options.hpp"
 
 #include "lib/cmdline.hpp"
+#include "sched/policy.hpp"
 
 namespace boot {
 namespace {
@@ -102,6 +103,30 @@ bool parse_selftest(Str value, Options& out)
     return false;
 }
 
+bool parse_sched(Str value, Options& out)
+{
+    const sched::Policy* policy = sched::find_policy(value);
+    if (!policy) return false;
+    out.sched_policy = policy->name;
+    return true;
+}
+
+bool parse_slice(Str value, Options& out)
+{
+    uint64_t v;
+    if (!parse_range(value, 100, 1000000, v)) return false;
+    out.slice_us = uint32_t(v);
+    return true;
+}
+
+bool parse_sched_trace(Str value, Options& out)
+{
+    if (value == Str("end")) out.trace_at_end = true;
+    else if (value == Str("off")) out.trace_at_end = false;
+    else return false;
+    return true;
+}
+
 struct OptionSpec {
     const char* key;
     const char* expected;
@@ -116,6 +141,11 @@ constexpr OptionSpec kOptions[] = {
     {"cpus", "a CPU count from 1 to 4096", parse_cpus},
     {"ap_timeout", "milliseconds from 1 to 10000", parse_ap_timeout},
     {"selftest", "none, fault-ap, or fault-boot-cpu", parse_selftest},
+    // The registry (sched/policies.cpp) is an extern table, not a compile-time one, so the list is
+    // written out; Options.SchedExpectedNamesEveryPolicy checks that it names every registered policy.
+    {"sched", "a scheduling policy (round-robin, credit, lock-holder-aware, gang, relaxed-co, balance)", parse_sched},
+    {"slice", "microseconds from 100 to 1000000", parse_slice},
+    {"sched_trace", "off or end", parse_sched_trace},
 };
 
 constexpr auto kValidKeys = cmdline::join_keys<kOptions>();

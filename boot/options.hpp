@@ -23,6 +23,13 @@ struct Options {
     uint32_t max_cpus = 0;        // 0 = all; key cpus=
     uint32_t ap_timeout_ms = 200; // key ap_timeout=
     SelfTest selftest = SelfTest::none;
+    // Key sched=: the name of a policy sched::find_policy() knows. A given sched= stores the
+    // registry's own string, so it outlives the command line; a name keeps sched/ types out of here.
+    const char* sched_policy = "round-robin";
+    uint32_t slice_us = 10000;    // key slice=: the scheduler's time slice in microseconds
+    // Key sched_trace= (off or end): dump the scheduler's trace on the console at the end of the
+    // run; the `t` debug key is for a dump on demand.
+    bool trace_at_end = false;
 };
 
 struct Diagnostic {

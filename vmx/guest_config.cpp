@@ -2,6 +2,7 @@
 
 #include "lib/cmdline.hpp"
 #include "lib/format.hpp"
+#include "sched/entity.hpp"
 #include "vmx/guest_memory_map.hpp"
 
 namespace guest_config {
@@ -10,6 +11,8 @@ namespace {
 constexpr uint64_t kMinMemoryBytes = guest_memory::kMinRamBytes;
 constexpr uint64_t kMaxMemoryBytes = guest_memory::kMaxRamBytes;
 static_assert(kMinMemoryBytes % kMemoryGranule == 0 && kMaxMemoryBytes % kMemoryGranule == 0);
+static_assert(kPinCpus == sched::kMaxPcpus, "pin_mask is the scheduler's affinity mask");
+static_assert(kMaxCapPercent == kMaxVcpus * 100);
 
 bool valid_name(Str name)
 {
@@ -80,6 +83,46 @@ bool parse_start(Str value, ModuleLine& out)
     return true;
 }
 
+bool parse_weight(Str value, ModuleLine& out)
+{
+    uint64_t weight;
+    if (!parse_u64(value, weight) || weight < 1 || weight > kMaxWeight) return false;
+    out.guest.weight = uint32_t(weight);
+    return true;
+}
+
+bool parse_cap(Str value, ModuleLine& out)
+{
+    uint64_t percent;
+    if (!parse_u64(value, percent) || percent < 1 || percent > kMaxCapPercent) return false;
+    out.guest.cap_percent = uint32_t(percent);
+    return true;
+}
+
+bool parse_cpu(Str text, uint64_t& cpu) { return parse_u64(text, cpu) && cpu < kPinCpus; }
+
+// A comma list of CPUs and ranges: "3", "0-1,3". Overlaps and repeats are harmless; an empty item
+// or a reversed range is a typo, not "no CPU".
+bool parse_pin(Str value, ModuleLine& out)
+{
+    uint64_t mask = 0;
+    for (Str rest = value;;) {
+        size_t comma = rest.find(',');
+        Str item = rest.slice(0, comma);
+        size_t dash = item.find('-');
+        uint64_t first, last;
+        if (!parse_cpu(item.slice(0, dash), first)) return false; // also "", "-3"
+        last = first;
+        if (dash != SIZE_MAX && !parse_cpu(item.slice(dash + 1), last)) return false; // also "3-", "1-2-3"
+        if (last < first) return false;
+        mask |= (~0ull >> (63 - last)) & (~0ull << first);
+        if (comma == SIZE_MAX) break;
+        rest = rest.slice(comma + 1);
+    }
+    out.guest.pin_mask = mask;
+    return true;
+}
+
 bool parse_for(Str value, ModuleLine& out)
 {
     if (!valid_name(value)) return false;
@@ -103,6 +146,9 @@ constexpr KeySpec kKeys[] = {
     {"vcpus", "a vCPU count from 1 to 64", kGuestLine, false, parse_vcpus},
     {"cmdline", "any text, quoted when it has spaces", kGuestLine | kFileLine, true, parse_cmdline},
     {"start", "multiboot or realmode", kGuestLine, false, parse_start},
+    {"weight", "a weight from 1 to 65535", kGuestLine, false, parse_weight},
+    {"cap", "a percentage of one CPU from 1 to 6400", kGuestLine, false, parse_cap},
+    {"pin", "CPU numbers from 0 to 63 and ranges, like 0-1,3", kGuestLine, false, parse_pin},
     {"for", "the name of a guest", kFileLine, false, parse_for},
 };
 constexpr size_t kKeyCount = sizeof kKeys / sizeof kKeys[0];
@@ -169,6 +215,7 @@ bool parse_module_line(Str line, size_t module_index, ModuleLine& out, char* err
     out.guest.memory_bytes = kDefaultMemoryBytes;
     out.guest.vcpus = 1;
     out.guest.start = StartMode::multiboot;
+    out.guest.weight = kDefaultWeight;
     if (error && error_size) error[0] = 0;
 
     // First pass: the path, the kind of line, and syntax.

@@ -14,6 +14,11 @@
 //   cmdline= the guest's (or the file's) command line; default empty
 //   start=   multiboot (default): a Multiboot v1/v2 kernel; realmode: a flat binary started at the
 //            reset vector
+//   weight=  1..65535, the VM's proportional share of CPU time against other VMs; default 256
+//   cap=     1..6400, the most CPU time the whole VM may use, summed over its vCPUs, in percent
+//            of one pCPU (cap=150: one and a half pCPUs' worth); default: no cap
+//   pin=     the pCPUs the VM's vCPUs may run on: CPU numbers 0..63 and ranges, comma-separated,
+//            e.g. 0-1,3; default: any
 //   for=     makes the line a file for the named guest; only cmdline= may accompany it
 //
 // Errors are precise texts naming the module by its 1-based position in the module list (the
@@ -34,6 +39,10 @@ constexpr size_t kMaxNameLength = 31;
 constexpr uint64_t kDefaultMemoryBytes = 32ull << 20;
 constexpr uint64_t kMemoryGranule = 1ull << 20; // mem= is a whole number of MiB
 constexpr uint32_t kMaxVcpus = 64;
+constexpr uint32_t kDefaultWeight = 256; // as Xen's credit scheduler
+constexpr uint32_t kMaxWeight = 65535;
+constexpr uint32_t kMaxCapPercent = 6400; // 64 vCPUs, each a whole pCPU
+constexpr uint32_t kPinCpus = 64;         // pin= CPU numbers are below this: pin_mask is one word
 
 // Str fields view the module line: keep GRUB's boot information mapped while they are used.
 struct GuestConfig {
@@ -42,6 +51,10 @@ struct GuestConfig {
     uint32_t vcpus;
     Str cmdline;
     StartMode start;
+    // For the scheduler (sched::Scheduler::add_vm, add_entity take them as they are).
+    uint32_t weight;      // 1..kMaxWeight
+    uint32_t cap_percent; // 0: no cap
+    uint64_t pin_mask;    // bit n: may run on pCPU n; 0: any pCPU
 };
 
 struct FileConfig {

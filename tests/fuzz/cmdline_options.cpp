@@ -66,6 +66,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
             check(inside(module.guest.cmdline, base, size));
             check(module.guest.vcpus >= 1 && module.guest.vcpus <= guest_config::kMaxVcpus);
             check(module.guest.memory_bytes % guest_config::kMemoryGranule == 0);
+            check(module.guest.weight >= 1 && module.guest.weight <= guest_config::kMaxWeight);
+            check(module.guest.cap_percent <= guest_config::kMaxCapPercent);
         }
     } else {
         check(std::memchr(error, 0, sizeof error) != nullptr);

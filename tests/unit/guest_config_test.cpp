@@ -66,6 +66,9 @@ TEST(GuestConfig, DefaultsAndNameFromPath)
     EXPECT_EQ(p.line.guest.vcpus, 1u);
     EXPECT_TRUE(p.line.guest.cmdline.empty());
     EXPECT_EQ(p.line.guest.start, StartMode::multiboot);
+    EXPECT_EQ(p.line.guest.weight, 256u);
+    EXPECT_EQ(p.line.guest.cap_percent, 0u);
+    EXPECT_EQ(p.line.guest.pin_mask, 0u);
 
     EXPECT_STREQ(parse("/guests/my_os-2").line.guest.name, "my_os-2");
     EXPECT_STREQ(parse("/k.elf").line.guest.name, "k");
@@ -144,6 +147,65 @@ TEST(GuestConfig, VcpusAndStart)
     EXPECT_EQ(error_of("/a start=bios"), "module 1 (/a): bad value 'bios' for start= (expected multiboot or realmode)");
 }
 
+TEST(GuestConfig, WeightAndCap)
+{
+    Parsed p = parse("/a weight=512 cap=150");
+    ASSERT_TRUE(p.ok) << p.error;
+    EXPECT_EQ(p.line.guest.weight, 512u);
+    EXPECT_EQ(p.line.guest.cap_percent, 150u);
+    EXPECT_EQ(p.line.guest.pin_mask, 0u);
+    EXPECT_EQ(parse("/a weight=1").line.guest.weight, 1u);
+    EXPECT_EQ(parse("/a weight=65535").line.guest.weight, 65535u);
+    EXPECT_EQ(parse("/a weight=0x100").line.guest.weight, 256u);
+    EXPECT_EQ(parse("/a cap=1").line.guest.cap_percent, 1u);
+    EXPECT_EQ(parse("/a cap=6400").line.guest.cap_percent, 6400u);
+    for (const char* text : {"0", "65536", "x", "1K", "-1", "99999999999999999999"})
+        EXPECT_EQ(error_of(std::string("/a weight=") + text),
+                  std::string("module 1 (/a): bad value '") + text + "' for weight= (expected a weight from 1 to 65535)");
+    // cap=0 is not "no cap": leave cap= out for that.
+    for (const char* text : {"0", "6401", "50%", "1.5", "-1"})
+        EXPECT_EQ(error_of(std::string("/a cap=") + text),
+                  std::string("module 1 (/a): bad value '") + text +
+                      "' for cap= (expected a percentage of one CPU from 1 to 6400)");
+    EXPECT_EQ(error_of("/a weight="), "module 1 (/a): missing value for weight= (expected a weight from 1 to 65535)");
+    EXPECT_EQ(error_of("/a cap=\"\""),
+              "module 1 (/a): missing value for cap= (expected a percentage of one CPU from 1 to 6400)");
+    EXPECT_EQ(error_of("/a weight=2 weight=3"), "module 1 (/a): weight= given twice");
+}
+
+TEST(GuestConfig, Pin)
+{
+    const std::pair<const char*, uint64_t> good[] = {
+        {"0", 1},
+        {"3", 1ull << 3},
+        {"63", 1ull << 63},
+        {"0-1,3", 0b1011},
+        {"3,0-1", 0b1011},
+        {"1-1", 0b10},
+        {"0-63", ~0ull},
+        {"62-63", 3ull << 62},
+        {"0,0,0-1", 0b11},      // repeats are harmless
+        {"2-5,4-6", 0b1111100}, // and so are overlaps
+        {"0x2-0x3", 0b1100},    // numbers as everywhere else: decimal or 0x hexadecimal
+        {"\"0-1,3\"", 0b1011},
+    };
+    for (auto [text, mask] : good) {
+        Parsed p = parse(std::string("/a pin=") + text);
+        ASSERT_TRUE(p.ok) << text << ": " << p.error;
+        EXPECT_EQ(p.line.guest.pin_mask, mask) << text;
+    }
+    // Empty items, CPUs past 63, reversed or malformed ranges, other separators.
+    const char* const bad[] = {",",  "0,", ",0",    "0,,1", "64",   "0-64", "100", "3-1", "63-0", "-1",
+                               "1-", "-",  "1-2-3", "a",    "0x40", "1.5",  "0;1", "0 1", "0, 1", "all"};
+    for (const char* text : bad)
+        EXPECT_EQ(error_of(std::string("/a pin=\"") + text + "\""),
+                  std::string("module 1 (/a): bad value '") + text +
+                      "' for pin= (expected CPU numbers from 0 to 63 and ranges, like 0-1,3)")
+            << text;
+    EXPECT_EQ(error_of("/a pin="),
+              "module 1 (/a): missing value for pin= (expected CPU numbers from 0 to 63 and ranges, like 0-1,3)");
+}
+
 TEST(GuestConfig, FileLines)
 {
     Parsed p = parse("/guests/initrd.img for=a cmdline=\"initrd root\"");
@@ -163,21 +225,28 @@ TEST(GuestConfig, FileLines)
               "module 4 (/f.bin): mem= does not apply to a file for a guest (a line with for= takes only cmdline=)");
     EXPECT_EQ(error_of("/f.bin for=a name=x"),
               "module 1 (/f.bin): name= does not apply to a file for a guest (a line with for= takes only cmdline=)");
+    // Nor do the scheduler's: they are the VM's, not a file's.
+    for (std::string key : {"weight", "cap", "pin"}) {
+        std::string want = "module 1 (/f.bin): " + key +
+                           "= does not apply to a file for a guest (a line with for= takes only cmdline=)";
+        EXPECT_EQ(error_of("/f.bin for=a " + key + "=1"), want);
+        EXPECT_EQ(error_of("/f.bin " + key + "=1 for=a"), want);
+    }
     EXPECT_EQ(error_of("/f.bin for=a/b"), "module 1 (/f.bin): bad value 'a/b' for for= (expected the name of a guest)");
     EXPECT_EQ(error_of("/f.bin for="), "module 1 (/f.bin): missing value for for= (expected the name of a guest)");
 }
 
 TEST(GuestConfig, SyntaxAndUnknownKeys)
 {
-    EXPECT_EQ(error_of("/a.elf size=4"),
-              "module 1 (/a.elf): unknown key 'size=' (keys: name, mem, vcpus, cmdline, start, for)");
+    EXPECT_EQ(error_of("/a.elf size=4"), "module 1 (/a.elf): unknown key 'size=' (keys: name, mem, vcpus, cmdline, "
+                                         "start, weight, cap, pin, for)");
     EXPECT_EQ(error_of("/a.elf mem=64M mem=32M"), "module 1 (/a.elf): mem= given twice");
     EXPECT_EQ(error_of("/a.elf fast"),
               "module 1 (/a.elf): unexpected word 'fast' (expected key=value; keys: name, mem, vcpus, cmdline, start, "
-              "for)");
+              "weight, cap, pin, for)");
     // Only a leading path is skipped.
-    EXPECT_EQ(error_of("name=a /b.elf"),
-              "module 1: unexpected word '/b.elf' (expected key=value; keys: name, mem, vcpus, cmdline, start, for)");
+    EXPECT_EQ(error_of("name=a /b.elf"), "module 1: unexpected word '/b.elf' (expected key=value; keys: name, mem, "
+                                         "vcpus, cmdline, start, weight, cap, pin, for)");
     EXPECT_EQ(error_of("/a.elf cmdline=\"oops"), "module 1 (/a.elf): unterminated quote in value of cmdline=");
     EXPECT_EQ(error_of("/a.elf =x"), "module 1 (/a.elf): missing key before '=' in =x");
 }
@@ -238,7 +307,7 @@ TEST(GuestModules, GuestsAndFiles)
 {
     ModuleList m;
     m.add("/guests/initrd-a for=a cmdline=\"initrd\"") // a file may come before its guest
-        .add("/guests/a.elf mem=64M vcpus=2")
+        .add("/guests/a.elf mem=64M vcpus=2 weight=512 cap=150 pin=0-1,3")
         .add("/guests/b.elf name=b cmdline=\"x y\"")
         .add("for=a")
         .add("/guests/r.bin start=realmode");
@@ -254,6 +323,9 @@ TEST(GuestModules, GuestsAndFiles)
     EXPECT_EQ(str(a.path), "/guests/a.elf");
     EXPECT_EQ(a.config.memory_bytes, 64ull << 20);
     EXPECT_EQ(a.config.vcpus, 2u);
+    EXPECT_EQ(a.config.weight, 512u);
+    EXPECT_EQ(a.config.cap_percent, 150u);
+    EXPECT_EQ(a.config.pin_mask, 0b1011u);
     ASSERT_EQ(a.file_count, 2u);
     EXPECT_EQ(a.files[0].module_index, 0u);
     EXPECT_EQ(a.files[0].start, 0x400000u);
@@ -265,6 +337,8 @@ TEST(GuestModules, GuestsAndFiles)
     EXPECT_TRUE(a.files[1].path.empty());
 
     EXPECT_EQ(str(l->guests[1].config.cmdline), "x y");
+    EXPECT_EQ(l->guests[1].config.weight, 256u);
+    EXPECT_EQ(l->guests[1].config.pin_mask, 0u);
     EXPECT_EQ(l->guests[1].file_count, 0u);
     EXPECT_EQ(l->guests[2].config.start, StartMode::realmode);
 }

@@ -2,7 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <set>
 #include <string>
+
+#include "sched/policy.hpp"
 
 namespace {
 
@@ -37,6 +41,9 @@ void expect_defaults_except_serial(const Options& o)
     EXPECT_EQ(o.exit, ExitMethod::acpi);
     EXPECT_EQ(o.max_cpus, 0u);
     EXPECT_EQ(o.ap_timeout_ms, 200u);
+    EXPECT_STREQ(o.sched_policy, "round-robin");
+    EXPECT_EQ(o.slice_us, 10000u);
+    EXPECT_FALSE(o.trace_at_end);
 }
 
 void expect_one(const ParseResult& r, Kind kind, const std::string& key, const std::string& value,
@@ -52,7 +59,10 @@ void expect_one(const ParseResult& r, Kind kind, const std::string& key, const s
     EXPECT_EQ(r.has_error(), kind != Kind::unknown_key);
 }
 
+const std::string kValidKeys = "serial, console, e9, exit, cpus, ap_timeout, selftest, sched, slice, sched_trace";
 const std::string kSerialExpected = "com1, com2, com3, com4, a port number from 1 to 0xffff, or off";
+const std::string kSchedExpected =
+    "a scheduling policy (round-robin, credit, lock-holder-aware, gang, relaxed-co, balance)";
 
 TEST(Options, EmptyLineKeepsDefaults)
 {
@@ -63,7 +73,7 @@ TEST(Options, EmptyLineKeepsDefaults)
     expect_defaults_except_serial(p.options);
 }
 
-TEST(Options, ValidKeys) { EXPECT_EQ(str(boot::valid_keys()), "serial, console, e9, exit, cpus, ap_timeout, selftest"); }
+TEST(Options, ValidKeys) { EXPECT_EQ(str(boot::valid_keys()), kValidKeys); }
 
 TEST(Options, SerialValid)
 {
@@ -203,9 +213,82 @@ TEST(Options, SelfTest)
     }
 }
 
+TEST(Options, Sched)
+{
+    auto p = parse("sched=round-robin");
+    EXPECT_EQ(p.result.count, 0u);
+    // The registry's own name pointer, not a view into the command line.
+    EXPECT_EQ(p.options.sched_policy, sched::find_policy("round-robin")->name);
+    EXPECT_STREQ(p.options.sched_policy, "round-robin");
+    EXPECT_EQ(parse("sched=\"round-robin\"").result.count, 0u);
+    for (const char* value : {"roundrobin", "Round-Robin", "round-robin,credit", "fifo", "1"}) {
+        auto bad = parse(std::string("sched=") + value);
+        expect_one(bad.result, Kind::bad_value, "sched", value, kSchedExpected);
+        EXPECT_STREQ(bad.options.sched_policy, "round-robin") << value;
+    }
+    p = parse("sched=");
+    expect_one(p.result, Kind::missing_value, "sched", "", kSchedExpected);
+}
+
+// The expected text is written out (the registry is not a compile-time table): it must name every
+// registered policy, and the default must be one of them.
+TEST(Options, SchedExpectedNamesEveryPolicy)
+{
+    ASSERT_NE(sched::find_policy(Options{}.sched_policy), nullptr);
+    auto p = parse("sched=?");
+    ASSERT_EQ(p.result.count, 1u);
+    const std::string expected = p.result.diagnostics[0].expected;
+    std::set<std::string> listed; // the names between the parentheses, ", "-separated
+    size_t open = expected.find('('), close = expected.find(')');
+    ASSERT_LT(open, close);
+    ASSERT_NE(close, std::string::npos);
+    for (size_t at = open + 1;;) {
+        size_t end = std::min(expected.find(", ", at), close);
+        listed.insert(expected.substr(at, end - at));
+        if (end == close) break;
+        at = end + 2;
+    }
+    for (const sched::Policy* const* policy = sched::kPolicies; *policy; ++policy) {
+        std::string name = (*policy)->name;
+        EXPECT_EQ(listed.count(name), 1u) << name << " is missing from sched='s expected text";
+        p = parse("sched=" + name);
+        EXPECT_EQ(p.result.count, 0u) << name;
+        EXPECT_EQ(p.options.sched_policy, (*policy)->name);
+    }
+}
+
+TEST(Options, Slice)
+{
+    EXPECT_EQ(parse("slice=100").options.slice_us, 100u);
+    EXPECT_EQ(parse("slice=1000000").options.slice_us, 1000000u);
+    EXPECT_EQ(parse("slice=0x3e8").options.slice_us, 1000u);
+    EXPECT_EQ(parse("slice=5000 slice=30000").options.slice_us, 30000u);
+    for (const char* value : {"0", "99", "1000001", "10ms", "1K", "-1", "99999999999999999999999"}) {
+        auto p = parse(std::string("slice=") + value);
+        expect_one(p.result, Kind::bad_value, "slice", value, "microseconds from 100 to 1000000");
+        EXPECT_EQ(p.options.slice_us, 10000u) << value;
+    }
+    auto p = parse("slice=");
+    expect_one(p.result, Kind::missing_value, "slice", "", "microseconds from 100 to 1000000");
+}
+
+TEST(Options, SchedTrace)
+{
+    EXPECT_TRUE(parse("sched_trace=end").options.trace_at_end);
+    EXPECT_FALSE(parse("sched_trace=end sched_trace=off").options.trace_at_end);
+    for (const char* value : {"on", "1", "END", "start"}) {
+        auto p = parse(std::string("sched_trace=") + value);
+        expect_one(p.result, Kind::bad_value, "sched_trace", value, "off or end");
+        EXPECT_FALSE(p.options.trace_at_end) << value;
+    }
+    auto p = parse("sched_trace");
+    expect_one(p.result, Kind::missing_value, "sched_trace", "", "off or end");
+}
+
 TEST(Options, AllKeysTogether)
 {
-    auto p = parse("/boot/matryoshka.elf serial=0x2e8 console=fb e9=on exit=halt cpus=8 ap_timeout=500");
+    auto p = parse("/boot/matryoshka.elf serial=0x2e8 console=fb e9=on exit=halt cpus=8 ap_timeout=500 "
+                   "sched=round-robin slice=2000 sched_trace=end");
     EXPECT_EQ(p.result.count, 0u);
     EXPECT_EQ(p.options.serial_port, 0x2e8);
     EXPECT_FALSE(p.options.console_serial);
@@ -214,6 +297,9 @@ TEST(Options, AllKeysTogether)
     EXPECT_EQ(p.options.exit, ExitMethod::halt);
     EXPECT_EQ(p.options.max_cpus, 8u);
     EXPECT_EQ(p.options.ap_timeout_ms, 500u);
+    EXPECT_STREQ(p.options.sched_policy, "round-robin");
+    EXPECT_EQ(p.options.slice_us, 2000u);
+    EXPECT_TRUE(p.options.trace_at_end);
 }
 
 TEST(Options, MissingValue)
@@ -232,15 +318,15 @@ TEST(Options, MissingValue)
 TEST(Options, UnknownKeyIsAWarning)
 {
     auto p = parse("verbose=2 cpus=2");
-    expect_one(p.result, Kind::unknown_key, "verbose", "2", "serial, console, e9, exit, cpus, ap_timeout, selftest");
+    expect_one(p.result, Kind::unknown_key, "verbose", "2", kValidKeys);
     EXPECT_EQ(p.options.max_cpus, 2u);
 
     p = parse("quiet");
-    expect_one(p.result, Kind::unknown_key, "quiet", "", "serial, console, e9, exit, cpus, ap_timeout, selftest");
+    expect_one(p.result, Kind::unknown_key, "quiet", "", kValidKeys);
 
     // Keys are case-sensitive.
     p = parse("CPUS=2");
-    expect_one(p.result, Kind::unknown_key, "CPUS", "2", "serial, console, e9, exit, cpus, ap_timeout, selftest");
+    expect_one(p.result, Kind::unknown_key, "CPUS", "2", kValidKeys);
     EXPECT_EQ(p.options.max_cpus, 0u);
 }
 
@@ -252,7 +338,7 @@ TEST(Options, PathWordIgnored)
 
     // Only a bare word is a path: with '=' it is an unknown key.
     p = parse("/boot/x=1");
-    expect_one(p.result, Kind::unknown_key, "/boot/x", "1", "serial, console, e9, exit, cpus, ap_timeout, selftest");
+    expect_one(p.result, Kind::unknown_key, "/boot/x", "1", kValidKeys);
 }
 
 TEST(Options, LaterDuplicateOverrides)
