@@ -240,8 +240,7 @@ void enter_vmx_root_everywhere()
         console::error("no virtual machine could be started");
         power::exit(power::ExitStatus::failure);
     }
-    // Until the options name a policy (sched=), every run uses the baseline.
-    scheduling::Config config{sched::find_policy("round-robin"), 10'000, false};
+    scheduling::Config config{sched::find_policy(Str(options.sched_policy)), options.slice_us, options.trace_at_end};
     if (!scheduling::init(config, frames)) power::exit(power::ExitStatus::failure);
     smp::run_everywhere(vcpu_loop::run, smp::kNoTimeout);
     scheduling::report_end();

@@ -61,7 +61,10 @@ const char* Scheduler::start(Ticks now)
 {
     for (uint32_t i = 0; i < entity_count_; ++i) {
         Entity& e = *entities_[i];
-        if (!e.affinity) return "a vCPU's affinity names no pCPU that exists";
+        if (!e.affinity) {
+            format_to(error_, sizeof error_, "vm {}: its pinning names no CPU that exists", vms_[e.vm].name);
+            return error_;
+        }
         e.state_since = now;
         e.hint_window_start = now;
     }

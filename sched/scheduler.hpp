@@ -131,6 +131,7 @@ private:
     DescheduleReason leaving_[kMaxPcpus]{};  // why current_ is about to leave, for the trace
     bool resched_[kMaxPcpus]{};
     TraceRing traces_[kMaxPcpus];
+    char error_[96];
     alignas(16) unsigned char policy_state_[kPolicyStateBytes];
 };
 

@@ -85,9 +85,9 @@ const char* load_guest(Vm& vm, const guest_config::Guest& guest, const guest_acp
 bool create_vcpus(Vm& vm, const guest_config::Guest& guest, FrameAllocator& frames)
 {
     vm.vcpu_count = guest.config.vcpus;
-    vm.weight = 256;
-    vm.cap_percent = 0;
-    vm.pin_mask = 0;
+    vm.weight = guest.config.weight;
+    vm.cap_percent = guest.config.cap_percent;
+    vm.pin_mask = guest.config.pin_mask;
     vm.vcpus = allocate_object<Vcpu>(frames, vm.vcpu_count);
     if (!vm.vcpus) return false;
     for (uint32_t i = 0; i < vm.vcpu_count; ++i) {

@@ -108,9 +108,9 @@ TEST(SchedCore, AnEntityWithNoUsableAffinityIsRefused)
 {
     sim::Machine m(policy("round-robin"), params(), 2);
     sim::Busy a;
-    m.add_vm("vm");
+    m.add_vm("pinned");
     m.add_vcpu(a, 0b100);
-    EXPECT_STREQ(m.start(), "a vCPU's affinity names no pCPU that exists");
+    EXPECT_STREQ(m.start(), "vm pinned: its pinning names no CPU that exists");
 }
 
 }  // namespace
