@@ -72,7 +72,9 @@ bool init(const Config& config, FrameAllocator& frames)
         console::error("scheduler {}: {}", config.policy->name, why);
         return false;
     }
-    console::info("scheduler: {} on {} CPUs, slice {} us", config.policy->name, smp::cpus_online(), config.slice_us);
+    size_t cpus = smp::cpus_online();
+    console::info("scheduler: {} on {} CPU{}, slice {} us", config.policy->name, cpus, cpus == 1 ? "" : "s",
+                  config.slice_us);
     started = true;
     return true;
 }

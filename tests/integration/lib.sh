@@ -8,6 +8,9 @@ TEST=$(basename "$0" .sh)
 LOG=$ROOT/build/logs/test-$TEST.log
 TIMEOUT=${TEST_TIMEOUT:-180}
 
+# Every scheduling policy (sched/policies.cpp; options_test checks sched='s help names them all).
+POLICIES=(round-robin credit lock-holder-aware gang relaxed-co balance)
+
 fail() {
     echo "FAIL $TEST: $* (log: $LOG)"
     exit 1
