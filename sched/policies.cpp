@@ -3,9 +3,11 @@
 namespace sched {
 
 extern const Policy kRoundRobin;
+extern const Policy kGang;
 
 const Policy* const kPolicies[] = {
     &kRoundRobin,
+    &kGang,
     nullptr,
 };
 
