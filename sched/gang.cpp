@@ -42,8 +42,9 @@ Gang& gang(Scheduler& s) { return s.state<Gang>(); }
 
 bool active(const Entity& e) { return e.state == State::runnable || e.state == State::running; }
 
-// Matches the entities `ids` to distinct columns of `free`, each allowed by its affinity
-// (augmenting paths; a VM has at most 64 vCPUs here). On success column_of[i] is ids[i]'s column.
+// Matches the entities `ids` to distinct columns of `free`, each allowed by its affinity: one
+// breadth-first augmenting path per entity (no recursion on the kernel stack). On success
+// column_of[i] is ids[i]'s column.
 class Matcher {
 public:
     Matcher(const Scheduler& s, const uint16_t* ids, uint32_t count, uint64_t free)
@@ -55,26 +56,45 @@ public:
     bool run(uint8_t* column_of)
     {
         if (count_ > uint32_t(__builtin_popcountll(free_))) return false;
-        for (uint32_t i = 0; i < count_; ++i) {
-            seen_ = 0;
+        for (uint32_t i = 0; i < count_; ++i)
             if (!augment(i)) return false;
-        }
         for (uint32_t c = 0; c < s_.pcpu_count(); ++c)
             if (owner_[c] != kNone) column_of[owner_[c]] = uint8_t(c);
         return true;
     }
 
 private:
+    // Columns are the search's nodes: from[c] is the column whose owner could move to c (kNone:
+    // entity i itself could take c). The first column without an owner ends the path; every
+    // owner along it moves one step.
     bool augment(uint32_t i)
     {
-        const Entity& e = s_.entity(ids_[i]);
-        for (uint32_t c = 0; c < s_.pcpu_count(); ++c) {
-            uint64_t bit = 1ull << c;
-            if (!(free_ & bit) || (seen_ & bit) || !s_.may_run_on(e, c)) continue;
-            seen_ |= bit;
-            if (owner_[c] == kNone || augment(uint32_t(owner_[c]))) {
-                owner_[c] = int16_t(i);
-                return true;
+        int16_t from[kMaxPcpus];
+        uint8_t queue[kMaxPcpus];
+        uint32_t head = 0, tail = 0;
+        uint64_t seen = 0;
+        auto reach = [&](uint32_t who, int16_t via) {
+            const Entity& e = s_.entity(ids_[who]);
+            for (uint32_t c = 0; c < s_.pcpu_count(); ++c) {
+                uint64_t bit = 1ull << c;
+                if (!(free_ & bit) || (seen & bit) || !s_.may_run_on(e, c)) continue;
+                seen |= bit;
+                from[c] = via;
+                queue[tail++] = uint8_t(c);
+            }
+        };
+        reach(i, kNone);
+        while (head < tail) {
+            uint32_t c = queue[head++];
+            if (owner_[c] != kNone) {
+                reach(uint32_t(owner_[c]), int16_t(c));
+                continue;
+            }
+            for (;;) {
+                int16_t previous = from[c];
+                owner_[c] = previous == kNone ? int16_t(i) : owner_[previous];
+                if (previous == kNone) return true;
+                c = uint32_t(previous);
             }
         }
         return false;
@@ -84,7 +104,6 @@ private:
     const uint16_t* ids_;
     uint32_t count_;
     uint64_t free_;
-    uint64_t seen_ = 0;
     int16_t owner_[kMaxPcpus];
 };
 
