@@ -4,10 +4,12 @@ namespace sched {
 
 extern const Policy kRoundRobin;
 extern const Policy kGang;
+extern const Policy kBalance;
 
 const Policy* const kPolicies[] = {
     &kRoundRobin,
     &kGang,
+    &kBalance,
     nullptr,
 };
 
