@@ -14,18 +14,19 @@
 // Co-stop: while a runnable vCPU of the VM (a laggard) has skew > Params::costop_threshold, every
 // other runnable sibling (the leaders, skew <= threshold) is co-stopped: marked with
 // set_costopped (its wait counts as co-stop time), descheduled at once (its pCPU is kicked) or
-// taken off its queue, and never picked. A pCPU a leader left runs a laggard of that VM first, for
-// the rest of the leader's slice (so the VM gains no time by it). Co-start: once no runnable
-// vCPU's skew exceeds the threshold (the laggards caught up, halted or ended), the leaders are
-// queued again (at the back).
+// taken off its queue, and never picked. A pCPU a running leader left runs the most lagging
+// laggard of that VM next (a new turn for it, taken out of line); the leader keeps its place in
+// line and the rest of its slice (Entity::scratch) for later, so every vCPU still gets one slice
+// per turn. Co-start: once no runnable vCPU's skew exceeds the threshold (the laggards caught
+// up, which takes one tick of running, or halted or ended), the leaders are queued again where
+// they were.
 //
-// Timing: every decision's slice is cut short at the next instant a waiting vCPU would pass the
-// threshold or a running laggard would get back under it, so co-stops and co-starts happen on
-// time, not at the next slice end; a continued vCPU keeps its slice (round-robin order is not
-// disturbed by these extra decisions). A wake that moves that instant earlier than every pCPU's
-// next decision kicks one pCPU (an idle one if there is one). Hence a vCPU's skew exceeds the
-// threshold by at most one tick in the simulator (on hardware, by timer and IPI latency), except
-// while two laggards of one VM take turns on the same pCPU: see README-coscheduling.md.
+// Timing: every decision's slice is cut short at the next instant a waiting vCPU may pass the
+// threshold or a running laggard may get back under it, so co-stops and co-starts happen on
+// time, not at the next slice end; at such an early decision the current vCPU goes on with its
+// slice (round-robin order is not disturbed). A wake that brings that instant before every
+// pCPU's next decision kicks one pCPU (an idle one if there is one). Hence skew exceeds the
+// threshold by at most one tick in the simulator (on hardware, by timer and IPI latency too).
 //
 // Pause loops are ignored (skew already bounds how long a vCPU can wait for a preempted lock
 // holder sibling); a yield gives up the rest of the slice; a directed yield runs the target next
@@ -46,12 +47,13 @@ struct Relaxed {
     CpuQueues queues;
     // What the policy last decided for each entity: valid from `accounted` until the next op.
     Status status[kMaxEntities];
-    Ticks progress[kMaxEntities];  // time run (a waking vCPU is set level with its leader)
-    bool parked[kMaxEntities];        // co-stopped and off the queues
-    uint32_t parked_on[kMaxEntities];  // the queue it left (kNoPcpu: none)
-    Ticks slice_end[kMaxPcpus];   // when the current entity's slice ends (not early decisions)
-    Ticks deadline[kMaxPcpus];    // when the pCPU asks again (kNever: when kicked)
-    uint32_t handoff[kMaxPcpus];  // a co-stopped leader of this VM leaves the pCPU: a laggard goes first
+    Ticks progress[kMaxEntities];      // time run (a waking vCPU is set level with its leader)
+    bool parked[kMaxEntities];         // co-stopped and off the queues
+    uint32_t parked_on[kMaxEntities];  // the queue it goes back to, in queued_at order (kNoPcpu:
+                                       // none, it is queued anew)
+    Ticks slice_end[kMaxPcpus];        // when the current entity's slice ends (not early decisions)
+    Ticks deadline[kMaxPcpus];         // when the pCPU asks again (kNever: when kicked)
+    uint32_t handoff[kMaxPcpus];       // a co-stopped leader of this VM leaves: a laggard goes first
     Ticks accounted = 0;
 };
 
@@ -283,6 +285,7 @@ Decision pick_next(Scheduler& s, uint32_t pcpu, Ticks now)
     refresh_skew(s, r);
     evaluate(s, r, now);
 
+    // Entity::scratch: the rest of a slice a co-stop cut short, owed to the entity's next turn.
     Entity* next = nullptr;
     if (previous && previous->state == State::runnable) {
         if (previous->costopped) {
