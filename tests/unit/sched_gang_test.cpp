@@ -135,6 +135,25 @@ TEST(Gang, NoPartOfAGangEverRunsAlone)
     EXPECT_GT(solo_busy.ran, 2 * kSecond);  // more than its row's third: it filled holes of other rows
 }
 
+TEST(Gang, RoundRobinSplitsGangs)
+{
+    // The checker is not vacuous: VMs of 2, 1 and 2 vCPUs on two pCPUs; round-robin's FIFO runs
+    // b.0 beside c.0, then c.1 beside a.0, ...
+    sim::Machine m(policy("round-robin"), params(), 2);
+    sim::Busy a[2], b, c[2];
+    m.add_vm("a");
+    for (auto& x : a) m.add_vcpu(x);
+    m.add_vm("b");
+    m.add_vcpu(b);
+    m.add_vm("c");
+    for (auto& x : c) m.add_vcpu(x);
+    GangChecker check;
+    check.attach(m);
+    ASSERT_EQ(m.start(), nullptr);
+    m.run_until(kSecond);
+    EXPECT_GT(check.violations, 10u);
+}
+
 TEST(Gang, RefusesAVmWiderThanTheMachine)
 {
     sim::Machine m(policy("gang"), params(), 2);

@@ -346,6 +346,32 @@ TEST(RelaxedCo, TwoVmsOfTwoOnTwoPcpusGetEqualShares)
     }
 }
 
+TEST(RelaxedCo, AContendedSmpVmIsHeldToOnePcpuAsOnEsx)
+{
+    // Two pCPUs, a = {busy, 3 ms on / 2 ms off}, d = {busy}. Round-robin lets a.1 run beside a.0
+    // whenever d's slice ends (a gets 1.13 pCPUs); under relaxed-co a.1 co-stops a.0 instead of
+    // waiting for the other pCPU, so a keeps to one pCPU and d has the other.
+    Ticks a_time[2], d_time[2];
+    int k = 0;
+    for (const char* name : {"relaxed-co", "round-robin"}) {
+        sim::Machine m(policy(name), params(), 2);
+        sim::Busy a0, d;
+        Periodic a1(3'000, 2'000);
+        m.add_vm("a");
+        m.add_vcpu(a0);
+        m.add_vcpu(a1);
+        m.add_vm("d");
+        m.add_vcpu(d);
+        ASSERT_EQ(m.start(), nullptr);
+        m.run_until(5 * kSecond);
+        a_time[k] = a0.ran + a1.ran;
+        d_time[k++] = d.ran;
+    }
+    EXPECT_NEAR(double(a_time[0]), 5.0 * kSecond, 0.01 * kSecond);
+    EXPECT_NEAR(double(d_time[0]), 5.0 * kSecond, 0.01 * kSecond);
+    EXPECT_NEAR(double(a_time[1]), 5.65 * kSecond, 0.01 * kSecond);
+}
+
 TEST(RelaxedCo, DirectedYieldRunsTheTargetUnlessItIsCostopped)
 {
     sim::Machine m(policy("relaxed-co"), params(), 1);
