@@ -220,13 +220,10 @@ void remove(Scheduler& s, Entity& e)
     r.status[e.id] = Status::idle;
     r.parked[e.id] = false;
     s.set_costopped(e, false, e.state_since);  // ended: nothing left to account
+    // Its siblings may have been co-stopped for it: co-start them now. remove() has no clock; the
+    // last accounting instant stands in (the leaders' co-stop time may end a little early).
     refresh_skew(s, r);
-    // Its siblings may be waiting for it to catch up: have an idle pCPU re-evaluate.
-    for (uint32_t p = 0; p < s.pcpu_count(); ++p)
-        if (!s.current(p)) {
-            s.kick(p);
-            break;
-        }
+    evaluate(s, r, r.accounted);
 }
 
 void wake(Scheduler& s, Entity& e, Ticks now)

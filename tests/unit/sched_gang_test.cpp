@@ -337,6 +337,31 @@ TEST(Gang, IdleRowsGiveTheirSlotsAway)
     EXPECT_GT(b0.halts, 20u);
 }
 
+TEST(Gang, AnEndedVmGivesItsSlotsAway)
+{
+    // Rows [a a] [b b]; a ends at 0.5 s (mid-slot, one vCPU after the other): from then on b's
+    // row is the only one with work and runs in every slot.
+    sim::Machine m(policy("gang"), params(), 2);
+    sim::Busy a0, a1, b0, b1;
+    m.add_vm("a");
+    sched::Entity& e0 = m.add_vcpu(a0);
+    sched::Entity& e1 = m.add_vcpu(a1);
+    m.add_vm("b");
+    m.add_vcpu(b0);
+    m.add_vcpu(b1);
+    GangChecker check;
+    check.attach(m);
+    ASSERT_EQ(m.start(), nullptr);
+    m.run_until(kSecond / 2 + 3'000);  // slot 50 runs a
+    m.scheduler().end(e0, m.now());
+    m.scheduler().end(e1, m.now());
+    m.run_until(kSecond);
+    EXPECT_EQ(check.violations, 0u) << check.first;
+    EXPECT_EQ(a0.ran, kSecond / 4 + 3'000);
+    EXPECT_EQ(b0.ran, kSecond / 4 + (kSecond / 2 - 3'000));
+    EXPECT_EQ(b1.ran, b0.ran);
+}
+
 TEST(Gang, PauseLoopsAndYieldsChangeNothing)
 {
     // Rows [s s] [b b]: the spinning VM keeps both columns for its whole slot.

@@ -395,6 +395,30 @@ TEST(RelaxedCo, DirectedYieldRunsTheTargetUnlessItIsCostopped)
     EXPECT_FALSE(s.yield_to(e0, e1, m.now()));
 }
 
+TEST(RelaxedCo, AnEndingLaggardCoStartsTheLeaders)
+{
+    // One pCPU, a.0 and a.1 busy: they take turns at the threshold. When the laggard's VM ends
+    // while its sibling is co-stopped, nothing stays stopped: the other VM runs alone.
+    sim::Machine m(policy("relaxed-co"), params(), 1);
+    sim::Busy a0, a1, b;
+    m.add_vm("a");
+    sched::Entity& e0 = m.add_vcpu(a0);
+    sched::Entity& e1 = m.add_vcpu(a1);
+    m.add_vm("b");
+    m.add_vcpu(b);
+    ASSERT_EQ(m.start(), nullptr);
+    Ticks t = 0;
+    while (!e0.costopped && !e1.costopped && t < kSecond) m.run_until(++t);
+    ASSERT_LT(t, kSecond);
+    m.scheduler().end(e0.costopped ? e1 : e0, m.now());  // the laggard, running
+    m.run_until(m.now() + 1);
+    EXPECT_FALSE(e0.costopped || e1.costopped);
+    m.scheduler().end(e0.state == sched::State::ended ? e1 : e0, m.now());
+    Ticks before = b.ran;
+    m.run_until(kSecond);
+    EXPECT_EQ(b.ran - before, kSecond - (t + 1));
+}
+
 TEST(RelaxedCo, PauseLoopsAreIgnored)
 {
     sim::Machine m(policy("relaxed-co"), params(), 2);
