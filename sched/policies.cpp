@@ -3,9 +3,15 @@
 namespace sched {
 
 extern const Policy kRoundRobin;
+extern const Policy kGang;
+extern const Policy kBalance;
+extern const Policy kRelaxedCo;
 
 const Policy* const kPolicies[] = {
     &kRoundRobin,
+    &kGang,
+    &kRelaxedCo,
+    &kBalance,
     nullptr,
 };
 

@@ -1,0 +1,120 @@
+// Balance scheduling (Sukwong and Kim, EuroSys 2011): round-robin on per-pCPU queues, except
+// that siblings are spread. A VM with no more vCPUs than there are pCPUs never has two of them on
+// one pCPU, queued or running, so no vCPU ever waits behind a sibling (the lock holder it may be
+// spinning for) on the same pCPU; the guest's own lock-holder preemption and wake-up latencies
+// then look like those of real SMP hardware. Unlike co-scheduling nothing is forced to run at the
+// same time, so no pCPU idles for a gang's sake.
+//
+// The rule, for every pCPU p and VM v (limit(v) = ceil(vcpus / pcpus), 1 when the VM fits the
+// machine): the vCPUs of v queued on p plus the one running there number at most limit(v).
+// Placement (init, wake) takes the usual choice of CpuQueues (an idle pCPU, else where it last
+// ran, else the shortest queue) among the pCPUs the rule allows; when affinity leaves none, the
+// allowed pCPU with the fewest siblings. Migration (a pCPU taking the oldest head of any queue)
+// only takes a vCPU the rule admits; a pCPU always takes from its own queue, which stacks
+// nothing new. A directed yield swaps the two siblings' places.
+//
+// Pause loops: ignored, as in round-robin (the policy prevents the stacking that makes spinning
+// costly but does not react to it). Yield: to the back of its own queue.
+#include "sched/cpu_queues.hpp"
+#include "sched/scheduler.hpp"
+
+namespace sched {
+namespace {
+
+struct Balance {
+    CpuQueues queues;
+    uint32_t requeue_on[kMaxPcpus];  // after a directed yield: where the yielder waits
+};
+
+Balance& bal(Scheduler& s) { return s.state<Balance>(); }
+
+uint32_t limit(const Scheduler& s, uint32_t vm)
+{
+    uint32_t n = s.vm(vm).count, p = s.pcpu_count();
+    return n <= p ? 1 : (n + p - 1) / p;
+}
+
+// e's siblings queued on or running on `pcpu`, not counting e itself.
+uint32_t siblings_on(const Scheduler& s, const Balance& b, const Entity& e, uint32_t pcpu)
+{
+    uint32_t n = 0;
+    b.queues.at(pcpu).for_each([&](const Entity& x) {
+        if (x.vm == e.vm && &x != &e) ++n;
+    });
+    const Entity* c = s.current(pcpu);
+    if (c && c != &e && c->vm == e.vm && c->state == State::running) ++n;
+    return n;
+}
+
+uint32_t place(Scheduler& s, Balance& b, const Entity& e)
+{
+    uint32_t lim = limit(s, e.vm);
+    uint32_t p = b.queues.choose(s, e, [&](uint32_t q) { return siblings_on(s, b, e, q) < lim; });
+    if (p != kNoPcpu) return p;
+    // Affinity crowds the VM: stack as little as possible.
+    uint32_t fewest = ~0u;
+    for (uint32_t q = 0; q < s.pcpu_count(); ++q)
+        if (s.may_run_on(e, q) && siblings_on(s, b, e, q) < fewest) fewest = siblings_on(s, b, e, q);
+    return b.queues.choose(s, e, [&](uint32_t q) { return siblings_on(s, b, e, q) == fewest; });
+}
+
+const char* init(Scheduler& s)
+{
+    Balance& b = s.emplace_state<Balance>();
+    for (uint32_t& p : b.requeue_on) p = kNoPcpu;
+    for (uint32_t i = 0; i < s.entity_count(); ++i) {
+        Entity& e = s.entity(i);
+        if (e.state == State::runnable) b.queues.enqueue(s, e, place(s, b, e));
+    }
+    return nullptr;
+}
+
+void remove(Scheduler& s, Entity& e) { bal(s).queues.remove(e); }
+
+void wake(Scheduler& s, Entity& e, Ticks) { bal(s).queues.enqueue(s, e, place(s, bal(s), e)); }
+
+void block(Scheduler&, Entity&, Ticks) {}
+void yield(Scheduler&, Entity&, Ticks) {}
+
+// The target takes from's pCPU at once and from takes the target's place in the queues, so the
+// number of the VM's vCPUs on each pCPU stays what it was.
+bool yield_to(Scheduler& s, Entity& from, Entity& target, Ticks)
+{
+    Balance& b = bal(s);
+    uint32_t p = from.pcpu, q = 0;
+    if (from.state != State::running || !s.may_run_on(target, p)) return false;
+    for (; q < s.pcpu_count() && !b.queues.at(q).contains(target); ++q) {}
+    if (q == s.pcpu_count() || !s.may_run_on(from, q)) return false;
+    b.queues.at(q).remove(target);
+    target.queued_at = 0;  // as if it had waited longest: p runs it next
+    b.queues.at(p).push_front(target);
+    b.requeue_on[p] = q;
+    return true;
+}
+
+Decision pick_next(Scheduler& s, uint32_t pcpu, Ticks)
+{
+    Balance& b = bal(s);
+    Entity* previous = s.current(pcpu);
+    uint32_t back_to = b.requeue_on[pcpu] == kNoPcpu ? pcpu : b.requeue_on[pcpu];
+    b.requeue_on[pcpu] = kNoPcpu;
+    if (previous && previous->state == State::runnable) b.queues.enqueue(s, *previous, back_to);
+    Entity* next = b.queues.take_oldest(s, pcpu, [&](const Entity& e) {
+        return b.queues.at(pcpu).contains(e) || siblings_on(s, b, e, pcpu) < limit(s, e.vm);
+    });
+    return Decision{next, next ? s.params().slice : 0};
+}
+
+Ticks tick(Scheduler&, uint32_t, Ticks) { return 0; }
+bool on_pause_loop(Scheduler&, Entity&, Ticks) { return false; }
+void dump(const Scheduler& s, LineSink sink) { s.state<Balance>().queues.dump(s, "balance", sink); }
+
+}  // namespace
+
+extern const Policy kBalance = {
+    "balance",
+    "round-robin that never queues two vCPUs of a VM on one pCPU (balance scheduling)",
+    init, remove, wake, block, yield, yield_to, pick_next, tick, on_pause_loop, dump,
+};
+
+}  // namespace sched

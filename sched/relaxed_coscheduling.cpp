@@ -1,0 +1,343 @@
+// Relaxed co-scheduling, as VMware ESX 3 and 4 do it: vCPUs of a VM run independently, but none
+// may fall too far behind its siblings. Otherwise round-robin on per-pCPU queues (CpuQueues).
+//
+// Skew (Entity::skew, in ticks) measures how far a vCPU lags behind the most advanced of its
+// active (runnable or running) siblings. The policy keeps a progress count per vCPU that grows
+// while it runs; skew = the highest progress among the VM's active vCPUs minus its own. Hence:
+//   runnable but not running, while the sibling that leads runs:  skew grows by the time elapsed;
+//   running:                                                      skew shrinks (or stays 0 when
+//                                                                 it leads or the leader runs too);
+//   idle (halted, ended):                                         skew 0: it is left out.
+// A waking vCPU starts level with the leader. An idle vCPU has nothing to do, so it lags nobody
+// and nobody lags it: idle siblings never cause co-stops (ESX treats idle vCPUs as if they ran).
+//
+// Co-stop: while a runnable vCPU of the VM (a laggard) has skew > Params::costop_threshold, every
+// other runnable sibling (the leaders, skew <= threshold) is co-stopped: marked with
+// set_costopped (its wait counts as co-stop time), descheduled at once (its pCPU is kicked) or
+// taken off its queue, and never picked. A pCPU a running leader left runs the most lagging
+// laggard of that VM next (a new turn for it, taken out of line); the leader keeps its place in
+// line and the rest of its slice (Entity::scratch) for later, so every vCPU still gets one slice
+// per turn. Co-start: once no runnable vCPU's skew exceeds the threshold (the laggards caught
+// up, which takes one tick of running, or halted or ended), the leaders are queued again where
+// they were.
+//
+// Timing: every decision's slice is cut short at the next instant a waiting vCPU may pass the
+// threshold or a running laggard may get back under it, so co-stops and co-starts happen on
+// time, not at the next slice end; at such an early decision the current vCPU goes on with its
+// slice (round-robin order is not disturbed). A wake that brings that instant before every
+// pCPU's next decision kicks one pCPU (an idle one if there is one). Hence skew exceeds the
+// threshold by at most one tick in the simulator (on hardware, by timer and IPI latency too).
+//
+// Pause loops are ignored (skew already bounds how long a vCPU can wait for a preempted lock
+// holder sibling); a yield gives up the rest of the slice; a directed yield runs the target next
+// on the yielder's pCPU, unless the target is co-stopped.
+#include "lib/format.hpp"
+#include "sched/cpu_queues.hpp"
+#include "sched/scheduler.hpp"
+
+namespace sched {
+namespace {
+
+constexpr Ticks kNever = ~0ull;
+constexpr uint32_t kNoVm = ~0u;
+
+enum class Status : uint8_t { idle, waiting, running };
+
+struct Relaxed {
+    CpuQueues queues;
+    // What the policy last decided for each entity: valid from `accounted` until the next op.
+    Status status[kMaxEntities];
+    Ticks progress[kMaxEntities];      // time run (a waking vCPU is set level with its leader)
+    bool parked[kMaxEntities];         // co-stopped and off the queues
+    uint32_t parked_on[kMaxEntities];  // the queue it goes back to, in queued_at order (kNoPcpu:
+                                       // none, it is queued anew)
+    Ticks slice_end[kMaxPcpus];        // when the current entity's slice ends (not early decisions)
+    Ticks deadline[kMaxPcpus];         // when the pCPU asks again (kNever: when kicked)
+    uint32_t handoff[kMaxPcpus];       // a co-stopped leader of this VM leaves: a laggard goes first
+    Ticks accounted = 0;
+};
+
+Relaxed& rc(Scheduler& s) { return s.state<Relaxed>(); }
+
+bool active(const Relaxed& r, const Entity& e) { return r.status[e.id] != Status::idle; }
+
+// Sets Entity::skew from the progress counts.
+void refresh_skew(Scheduler& s, const Relaxed& r)
+{
+    for (uint32_t v = 0; v < s.vm_count(); ++v) {
+        const VmInfo& vm = s.vm(v);
+        Ticks lead = 0;
+        for (uint32_t i = vm.first; i < vm.first + vm.count; ++i)
+            if (r.status[i] != Status::idle && r.progress[i] > lead) lead = r.progress[i];
+        for (uint32_t i = vm.first; i < vm.first + vm.count; ++i)
+            s.entity(i).skew = r.status[i] == Status::idle ? 0 : lead - r.progress[i];
+    }
+}
+
+// Progress and skew up to `now`, from the statuses since the last call.
+void accrue(Scheduler& s, Relaxed& r, Ticks now)
+{
+    if (now <= r.accounted) return;
+    Ticks dt = now - r.accounted;
+    r.accounted = now;
+    for (uint32_t i = 0; i < s.entity_count(); ++i)
+        if (r.status[i] == Status::running) r.progress[i] += dt;
+    refresh_skew(s, r);
+}
+
+// e becomes active: level with the most advanced active sibling.
+void activate(Scheduler& s, Relaxed& r, const Entity& e)
+{
+    const VmInfo& vm = s.vm(e.vm);
+    Ticks lead = 0;
+    bool any = false;
+    for (uint32_t i = vm.first; i < vm.first + vm.count; ++i)
+        if (i != e.id && r.status[i] != Status::idle && (!any || r.progress[i] > lead)) {
+            lead = r.progress[i];
+            any = true;
+        }
+    if (any) r.progress[e.id] = lead;
+    r.status[e.id] = Status::waiting;
+    refresh_skew(s, r);
+}
+
+void costop(Scheduler& s, Relaxed& r, Entity& e, Ticks now)
+{
+    s.set_costopped(e, true, now);
+    if (r.status[e.id] == Status::running) {
+        s.kick(e.pcpu);  // its pick_next parks it and hands the pCPU to a laggard
+        return;
+    }
+    // Off its queue; it keeps its place in line (queued_at) for when it is co-started.
+    r.parked[e.id] = true;
+    r.parked_on[e.id] = kNoPcpu;  // a pCPU's previous entity or a waking one: not queued yet
+    for (uint32_t p = 0; p < s.pcpu_count(); ++p)
+        if (r.queues.at(p).remove(e)) r.parked_on[e.id] = p;
+}
+
+// Queues e on `pcpu` in queued_at order, where it would be had it never left.
+void requeue_in_order(Scheduler& s, RunQueue& q, Entity& e, uint32_t pcpu)
+{
+    RunQueue merged;
+    while (q.front() && q.front()->queued_at < e.queued_at) merged.push_back(*q.pop_front());
+    merged.push_back(e);
+    while (q.front()) merged.push_back(*q.pop_front());
+    while (merged.front()) q.push_back(*merged.pop_front());
+    if (!s.current(pcpu)) s.kick(pcpu);
+}
+
+void costart(Scheduler& s, Relaxed& r, Entity& e, Ticks now)
+{
+    s.set_costopped(e, false, now);
+    if (!r.parked[e.id]) return;  // still on its pCPU, not rescheduled yet: it just goes on
+    r.parked[e.id] = false;
+    uint32_t p = r.parked_on[e.id];
+    if (p != kNoPcpu) requeue_in_order(s, r.queues.at(p), e, p);
+    else r.queues.enqueue(s, e, r.queues.choose(s, e));
+}
+
+// Co-stops the leaders of every VM with a runnable laggard; co-starts the rest.
+void evaluate(Scheduler& s, Relaxed& r, Ticks now)
+{
+    Ticks threshold = s.params().costop_threshold;
+    for (uint32_t v = 0; v < s.vm_count(); ++v) {
+        const VmInfo& vm = s.vm(v);
+        bool lagging = false;
+        for (uint32_t i = 0; i < vm.count; ++i) {
+            const Entity& e = s.entity(vm.first + i);
+            lagging |= active(r, e) && e.skew > threshold;
+        }
+        for (uint32_t i = 0; i < vm.count; ++i) {
+            Entity& e = s.entity(vm.first + i);
+            bool stop = lagging && active(r, e) && e.skew <= threshold;
+            if (stop && !e.costopped) costop(s, r, e, now);
+            else if (!stop && e.costopped) costart(s, r, e, now);
+        }
+    }
+}
+
+// The next instant a co-stop or co-start may be due, if statuses stay as they are (early is
+// harmless: the pCPU decides, finds nothing to do and continues). A waiting vCPU's skew grows
+// once a running sibling leads: at once if one does, else when the closest one has caught up.
+Ticks next_event(const Scheduler& s, const Relaxed& r, Ticks now)
+{
+    Ticks threshold = s.params().costop_threshold, event = kNever;
+    for (uint32_t v = 0; v < s.vm_count(); ++v) {
+        const VmInfo& vm = s.vm(v);
+        Ticks to_lead = kNever;  // until a running vCPU leads
+        bool stopped = false;
+        for (uint32_t i = vm.first; i < vm.first + vm.count; ++i) {
+            if (r.status[i] == Status::running && s.entity(i).skew < to_lead) to_lead = s.entity(i).skew;
+            stopped |= s.entity(i).costopped;
+        }
+        for (uint32_t i = vm.first; i < vm.first + vm.count; ++i) {
+            const Entity& e = s.entity(i);
+            Ticks at = kNever;
+            if (r.status[i] == Status::waiting && to_lead != kNever && e.skew <= threshold)
+                at = now + to_lead + (threshold - e.skew + 1);  // passes the threshold
+            else if (r.status[i] == Status::running && stopped && e.skew > threshold)
+                at = now + (e.skew - threshold);  // back at the threshold: co-start
+            if (at < event) event = at;
+        }
+    }
+    return event;
+}
+
+// Makes sure some pCPU decides again by the next event (a wake may have brought it forward).
+void ensure_timer(Scheduler& s, Relaxed& r, Ticks now)
+{
+    Ticks event = next_event(s, r, now);
+    if (event == kNever) return;
+    uint32_t pick = kNoPcpu;
+    for (uint32_t p = 0; p < s.pcpu_count(); ++p) {
+        if (r.deadline[p] <= event) return;
+        if (pick == kNoPcpu || (!s.current(p) && s.current(pick))) pick = p;
+    }
+    s.kick(pick);
+}
+
+const char* init(Scheduler& s)
+{
+    Relaxed& r = s.emplace_state<Relaxed>();
+    for (uint32_t p = 0; p < kMaxPcpus; ++p) {
+        r.deadline[p] = kNever;
+        r.handoff[p] = kNoVm;
+    }
+    for (uint32_t i = 0; i < s.entity_count(); ++i) {
+        Entity& e = s.entity(i);
+        e.skew = 0;
+        r.status[i] = e.state == State::runnable ? Status::waiting : Status::idle;
+        if (e.state == State::runnable) r.queues.enqueue(s, e, r.queues.choose(s, e));
+    }
+    refresh_skew(s, r);
+    return nullptr;
+}
+
+void remove(Scheduler& s, Entity& e)
+{
+    Relaxed& r = rc(s);
+    r.queues.remove(e);
+    r.status[e.id] = Status::idle;
+    r.parked[e.id] = false;
+    s.set_costopped(e, false, e.state_since);  // ended: nothing left to account
+    // Its siblings may have been co-stopped for it: co-start them now. remove() has no clock; the
+    // last accounting instant stands in (the leaders' co-stop time may end a little early).
+    refresh_skew(s, r);
+    evaluate(s, r, r.accounted);
+}
+
+void wake(Scheduler& s, Entity& e, Ticks now)
+{
+    Relaxed& r = rc(s);
+    accrue(s, r, now);
+    activate(s, r, e);
+    evaluate(s, r, now);  // may co-stop it right away, leaving it parked
+    if (!e.costopped) r.queues.enqueue(s, e, r.queues.choose(s, e));
+    ensure_timer(s, r, now);
+}
+
+void block(Scheduler& s, Entity& e, Ticks now)
+{
+    Relaxed& r = rc(s);
+    accrue(s, r, now);
+    r.status[e.id] = Status::idle;
+    refresh_skew(s, r);
+    evaluate(s, r, now);  // pick_next on its pCPU follows and sets the next deadline
+}
+
+void yield(Scheduler& s, Entity& e, Ticks) { rc(s).slice_end[e.pcpu] = 0; }
+
+bool yield_to(Scheduler& s, Entity& from, Entity& target, Ticks)
+{
+    Relaxed& r = rc(s);
+    if (target.costopped || r.status[target.id] != Status::waiting || !s.may_run_on(target, from.pcpu)) return false;
+    r.queues.remove(target);
+    target.queued_at = 0;  // as if it had waited longest: from's pCPU runs it next
+    r.queues.at(from.pcpu).push_front(target);
+    r.slice_end[from.pcpu] = 0;
+    return true;
+}
+
+// The laggard of `vm` with the most skew that may run on `pcpu`, off its queue.
+Entity* take_laggard(Scheduler& s, Relaxed& r, uint32_t vm, uint32_t pcpu)
+{
+    const VmInfo& info = s.vm(vm);
+    Entity* best = nullptr;
+    for (uint32_t i = 0; i < info.count; ++i) {
+        Entity& e = s.entity(info.first + i);
+        if (r.status[e.id] == Status::waiting && !e.costopped && e.skew > s.params().costop_threshold &&
+            s.may_run_on(e, pcpu) && (!best || e.skew > best->skew))
+            best = &e;
+    }
+    if (best) r.queues.remove(*best);
+    return best;
+}
+
+Decision pick_next(Scheduler& s, uint32_t pcpu, Ticks now)
+{
+    Relaxed& r = rc(s);
+    accrue(s, r, now);
+    Entity* previous = s.current(pcpu);
+    if (previous) r.status[previous->id] = previous->state == State::runnable ? Status::waiting : Status::idle;
+    refresh_skew(s, r);
+    evaluate(s, r, now);
+
+    // Entity::scratch: the rest of a slice a co-stop cut short, owed to the entity's next turn.
+    Entity* next = nullptr;
+    if (previous && previous->state == State::runnable) {
+        if (previous->costopped) {
+            // Co-stopped while it ran: it keeps the rest of its slice and its place in line,
+            // and a laggard of its VM gets the pCPU.
+            previous->scratch = now < r.slice_end[pcpu] ? r.slice_end[pcpu] - now : 0;
+            r.parked[previous->id] = true;
+            r.parked_on[previous->id] = pcpu;
+            r.handoff[pcpu] = previous->vm;
+        } else if (now < r.slice_end[pcpu]) {
+            next = previous;  // an early decision: it goes on with its slice
+        } else {
+            r.queues.enqueue(s, *previous, pcpu);
+        }
+    }
+    if (!next && r.handoff[pcpu] != kNoVm) next = take_laggard(s, r, r.handoff[pcpu], pcpu);
+    r.handoff[pcpu] = kNoVm;
+    if (!next) next = r.queues.take_oldest(s, pcpu, [](const Entity&) { return true; });
+    if (next && next != previous) {
+        // A new turn: a full slice, or what a co-stop left of the last one.
+        r.slice_end[pcpu] = now + (next->scratch ? next->scratch : s.params().slice);
+        next->scratch = 0;
+    }
+    if (next) r.status[next->id] = Status::running;
+
+    Ticks slice = next ? r.slice_end[pcpu] - now : 0;
+    Ticks event = next_event(s, r, now);
+    if (event != kNever && (!slice || event - now < slice)) slice = event - now;
+    r.deadline[pcpu] = slice ? now + slice : kNever;
+    return Decision{next, slice};
+}
+
+Ticks tick(Scheduler&, uint32_t, Ticks) { return 0; }
+bool on_pause_loop(Scheduler&, Entity&, Ticks) { return false; }
+
+void dump(const Scheduler& s, LineSink sink)
+{
+    const Relaxed& r = s.state<Relaxed>();
+    r.queues.dump(s, "relaxed-co", sink);
+    for (uint32_t i = 0; i < s.entity_count(); ++i) {
+        const Entity& e = s.entity(i);
+        if (!e.skew && !e.costopped) continue;
+        char line[128];
+        format_to(line, sizeof line, "relaxed-co {}.{} skew={}{}", s.vm(e.vm).name, e.index, e.skew,
+                  e.costopped ? " co-stopped" : "");
+        sink.write(sink.context, line);
+    }
+}
+
+}  // namespace
+
+extern const Policy kRelaxedCo = {
+    "relaxed-co",
+    "relaxed co-scheduling (ESX): vCPUs run freely, leaders are co-stopped when a sibling lags too far",
+    init, remove, wake, block, yield, yield_to, pick_next, tick, on_pause_loop, dump,
+};
+
+}  // namespace sched

@@ -1,0 +1,295 @@
+#include <gtest/gtest.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "tests/unit/sched_fixtures.hpp"
+
+using namespace sched_test;
+
+namespace {
+
+constexpr Ticks kSecond = 1'000'000;
+constexpr Ticks kSlice = 10'000;
+
+double jain(const std::vector<double>& x)
+{
+    double sum = 0, squares = 0;
+    for (double v : x) {
+        sum += v;
+        squares += v * v;
+    }
+    return squares ? sum * sum / (double(x.size()) * squares) : 1.0;
+}
+
+// Runs `burst` ticks, then gives up its slice, forever.
+class Yielder final : public sim::Behaviour {
+public:
+    explicit Yielder(Ticks burst) : burst_(burst), left_(burst) {}
+    Ticks until_action(Ticks) override { return left_; }
+    void run(Ticks from, Ticks to) override
+    {
+        left_ -= to - from;
+        ran += to - from;
+    }
+    sim::Action act(Ticks) override
+    {
+        left_ = burst_;
+        return {sim::Action::yield, 0};
+    }
+    Ticks ran = 0;
+
+private:
+    Ticks burst_, left_;
+};
+
+// How many vCPUs of each VM every pCPU holds (queued, from the policy's dump, plus running),
+// checked after every instant.
+struct SpreadChecker {
+    uint64_t steps = 0;
+    uint64_t stacked = 0;      // a VM that fits the machine has two vCPUs on one pCPU
+    uint64_t over_limit = 0;   // a wider VM has more than ceil(vcpus / pcpus) on one pCPU
+    uint64_t idle_waste = 0;   // a pCPU idles while a vCPU that may run there waits
+    uint32_t most_stacked = 0;
+    std::string first;
+
+    void attach(sim::Machine& m)
+    {
+        m.on_step = [this](const sim::Machine& machine) { check(machine); };
+    }
+
+    void check(const sim::Machine& m)
+    {
+        ++steps;
+        const sched::Scheduler& s = m.scheduler();
+        std::map<std::string, uint32_t> vm_by_name;
+        for (uint32_t v = 0; v < s.vm_count(); ++v) vm_by_name[s.vm(v).name] = v;
+        std::vector<std::vector<uint32_t>> held(m.pcpus(), std::vector<uint32_t>(s.vm_count()));
+        std::vector<std::string> lines;
+        s.policy().dump(s, sched::LineSink{[](void* c, const char* line) {
+                                               static_cast<std::vector<std::string>*>(c)->push_back(line);
+                                           },
+                                           &lines});
+        for (const std::string& line : lines) {
+            size_t at = line.find(" pcpu "), colon = line.find(": queued");
+            if (at == std::string::npos || colon == std::string::npos) continue;
+            uint32_t p = uint32_t(std::stoul(line.substr(at + 6, colon - at - 6)));
+            for (size_t i = colon + 8; i < line.size();) {
+                size_t end = line.find(' ', i + 1);
+                std::string token = line.substr(i + 1, end == std::string::npos ? std::string::npos : end - i - 1);
+                ++held[p][vm_by_name.at(token.substr(0, token.rfind('.')))];
+                if (end == std::string::npos) break;
+                i = end;
+            }
+        }
+        for (uint32_t p = 0; p < m.pcpus(); ++p)
+            if (const sched::Entity* e = m.running(p)) ++held[p][e->vm];
+        for (uint32_t p = 0; p < m.pcpus(); ++p)
+            for (uint32_t v = 0; v < s.vm_count(); ++v) {
+                uint32_t n = s.vm(v).count, limit = n <= m.pcpus() ? 1 : (n + m.pcpus() - 1) / m.pcpus();
+                if (held[p][v] > most_stacked) most_stacked = held[p][v];
+                if (held[p][v] <= limit) continue;
+                ++(n <= m.pcpus() ? stacked : over_limit);
+                if (first.empty())
+                    first = std::string(s.vm(v).name) + " x" + std::to_string(held[p][v]) + " on pCPU " +
+                            std::to_string(p) + " at " + std::to_string(m.now());
+            }
+        for (uint32_t p = 0; p < m.pcpus(); ++p) {
+            if (m.running(p)) continue;
+            for (uint32_t i = 0; i < s.entity_count(); ++i) {
+                const sched::Entity& e = s.entity(i);
+                if (e.state == sched::State::runnable && (e.affinity >> p & 1)) {
+                    ++idle_waste;
+                    break;
+                }
+            }
+        }
+    }
+};
+
+// Four pCPUs; VMs of 4, 3, 2 and 1 vCPUs that compute, halt and yield: 2.5x overcommitted at
+// the busiest.
+struct Mixed {
+    sim::Busy a[3], c0, d;
+    Periodic a3{3'000, 2'000}, b0{700, 1'900}, b1{5'000, 11'000}, c1{1'300, 300};
+    Yielder b2{2'500};
+
+    void add(sim::Machine& m)
+    {
+        m.add_vm("a");
+        for (auto& x : a) m.add_vcpu(x);
+        m.add_vcpu(a3);
+        m.add_vm("b");
+        m.add_vcpu(b0);
+        m.add_vcpu(b1);
+        m.add_vcpu(b2);
+        m.add_vm("c");
+        m.add_vcpu(c0);
+        m.add_vcpu(c1);
+        m.add_vm("d");
+        m.add_vcpu(d);
+    }
+};
+
+TEST(Balance, IsRegisteredWithASummary)
+{
+    const sched::Policy* p = sched::find_policy("balance");
+    ASSERT_NE(p, nullptr);
+    EXPECT_GT(std::string(p->summary).size(), 10u);
+}
+
+TEST(Balance, NeverPutsTwoSiblingsOnOnePcpu)
+{
+    sim::Machine m(policy("balance"), params(), 4);
+    Mixed w;
+    w.add(m);
+    SpreadChecker check;
+    check.attach(m);
+    ASSERT_EQ(m.start(), nullptr);
+    m.run_until(5 * kSecond);
+    EXPECT_GT(check.steps, 4'000u);
+    EXPECT_EQ(check.stacked, 0u) << check.first;
+    EXPECT_EQ(check.idle_waste, 0u);  // the rule never kept a pCPU idle here
+    EXPECT_GT(w.b0.halts, 300u);
+    uint64_t migrations = 0;
+    for (uint32_t i = 0; i < m.scheduler().entity_count(); ++i) migrations += m.scheduler().entity(i).metrics.migrations;
+    EXPECT_GT(migrations, 100u);  // idle pCPUs did pull work, within the rule
+}
+
+TEST(Balance, RoundRobinStacksTheSameWorkload)
+{
+    // The checker is not vacuous: the baseline queues siblings together on this workload.
+    sim::Machine m(policy("round-robin"), params(), 4);
+    Mixed w;
+    w.add(m);
+    SpreadChecker check;
+    check.attach(m);
+    ASSERT_EQ(m.start(), nullptr);
+    m.run_until(5 * kSecond);
+    EXPECT_GT(check.stacked, 100u);
+}
+
+TEST(Balance, TwiceOvercommittedVcpusShareFairly)
+{
+    // Eight busy vCPUs in VMs of 4, 2 and 2 on four pCPUs: half a pCPU each.
+    sim::Machine m(policy("balance"), params(), 4);
+    sim::Busy a[4], b[2], c[2];
+    m.add_vm("a");
+    for (auto& x : a) m.add_vcpu(x);
+    m.add_vm("b");
+    for (auto& x : b) m.add_vcpu(x);
+    m.add_vm("c");
+    for (auto& x : c) m.add_vcpu(x);
+    SpreadChecker check;
+    check.attach(m);
+    ASSERT_EQ(m.start(), nullptr);
+    m.run_until(4 * kSecond);
+    EXPECT_EQ(check.stacked, 0u) << check.first;
+    EXPECT_EQ(check.idle_waste, 0u);
+    std::vector<double> shares;
+    for (sim::Busy* x : {&a[0], &a[1], &a[2], &a[3], &b[0], &b[1], &c[0], &c[1]}) {
+        EXPECT_NEAR(double(x->ran), 2.0 * kSecond, 2.0 * kSlice);
+        shares.push_back(double(x->ran));
+    }
+    EXPECT_GT(jain(shares), 0.9999);
+}
+
+TEST(Balance, TwoVmsOfTwoOnTwoPcpusAlternate)
+{
+    sim::Machine m(policy("balance"), params(), 2);
+    sim::Busy a0, a1, b0, b1;
+    m.add_vm("a");
+    m.add_vcpu(a0);
+    m.add_vcpu(a1);
+    m.add_vm("b");
+    m.add_vcpu(b0);
+    m.add_vcpu(b1);
+    SpreadChecker check;
+    check.attach(m);
+    ASSERT_EQ(m.start(), nullptr);
+    m.run_until(2 * kSecond);
+    EXPECT_EQ(check.stacked, 0u) << check.first;
+    for (sim::Busy* x : {&a0, &a1, &b0, &b1}) EXPECT_EQ(x->ran, kSecond);
+}
+
+TEST(Balance, AVmWiderThanTheMachineStacksAsLittleAsPossible)
+{
+    // Five vCPUs on two pCPUs: at most three on one pCPU; everybody still gets an equal share.
+    sim::Machine m(policy("balance"), params(), 2);
+    sim::Busy w[5], other;
+    m.add_vm("wide");
+    for (auto& x : w) m.add_vcpu(x);
+    m.add_vm("other");
+    m.add_vcpu(other);
+    SpreadChecker check;
+    check.attach(m);
+    ASSERT_EQ(m.start(), nullptr);
+    m.run_until(3 * kSecond);
+    EXPECT_EQ(check.over_limit, 0u) << check.first;
+    EXPECT_EQ(check.stacked, 0u) << check.first;
+    EXPECT_EQ(check.most_stacked, 3u);
+    EXPECT_EQ(check.idle_waste, 0u);
+    std::vector<double> shares;
+    for (auto& x : w) shares.push_back(double(x.ran));
+    shares.push_back(double(other.ran));
+    EXPECT_GT(jain(shares), 0.999);
+    EXPECT_EQ(w[0].ran + w[1].ran + w[2].ran + w[3].ran + w[4].ran + other.ran, 6 * kSecond);
+}
+
+TEST(Balance, AffinityThatForcesStackingIsHonouredAndMinimised)
+{
+    // a.0 and a.1 may only use pCPU 0: they must share it; a.2 is kept off pCPU 0.
+    sim::Machine m(policy("balance"), params(), 3);
+    sim::Busy a[3], b;
+    m.add_vm("a");
+    m.add_vcpu(a[0], 0b001);
+    m.add_vcpu(a[1], 0b001);
+    m.add_vcpu(a[2]);
+    m.add_vm("b");
+    m.add_vcpu(b);
+    int wrong = 0;
+    m.on_step = [&](const sim::Machine& machine) {
+        for (uint32_t p = 0; p < machine.pcpus(); ++p)
+            if (const sched::Entity* e = machine.running(p))
+                if (!(e->affinity >> p & 1) || (e->vm == 0 && e->index == 2 && p == 0)) ++wrong;
+    };
+    ASSERT_EQ(m.start(), nullptr);
+    m.run_until(kSecond);
+    EXPECT_EQ(wrong, 0);
+    EXPECT_EQ(a[0].ran, kSecond / 2);
+    EXPECT_EQ(a[1].ran, kSecond / 2);
+    EXPECT_EQ(a[2].ran + b.ran, 2 * kSecond);
+}
+
+TEST(Balance, DirectedYieldSwapsTheSiblingsPlaces)
+{
+    // a.0 runs while a.1 waits behind c on the other pCPU; a.0 yields to a.1: a.1 takes a.0's
+    // pCPU at once and a.0 takes a.1's place in the other queue, so they stay apart.
+    sim::Machine m(policy("balance"), params(), 2);
+    sim::Busy a0, a1, c;
+    m.add_vm("a");
+    sched::Entity& ea0 = m.add_vcpu(a0);
+    sched::Entity& ea1 = m.add_vcpu(a1);
+    m.add_vm("c");
+    m.add_vcpu(c);
+    SpreadChecker check;
+    check.attach(m);
+    ASSERT_EQ(m.start(), nullptr);
+    while (!(ea0.state == sched::State::running && ea1.state == sched::State::runnable) && m.now() < kSecond)
+        m.run_until(m.now() + 1'000);
+    ASSERT_LT(m.now(), kSecond);
+    uint32_t p = ea0.pcpu;
+    sched::Scheduler& s = m.scheduler();
+    ASSERT_TRUE(s.yield_to(ea0, ea1, m.now()));
+    s.kick(p);  // what the platform does after a directed yield that worked
+    m.run_until(m.now() + 1);
+    EXPECT_EQ(m.running(p), &ea1);
+    EXPECT_EQ(ea0.state, sched::State::runnable);
+    EXPECT_EQ(ea0.metrics.directed_yield_hits, 1u);
+    m.run_until(kSecond);
+    EXPECT_EQ(check.stacked, 0u) << check.first;
+    EXPECT_FALSE(s.yield_to(ea0, s.entity(2), m.now()));  // not a sibling
+}
+
+}  // namespace

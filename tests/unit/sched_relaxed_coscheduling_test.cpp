@@ -1,0 +1,436 @@
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "tests/unit/sched_fixtures.hpp"
+
+using namespace sched_test;
+
+namespace {
+
+constexpr Ticks kSecond = 1'000'000;
+constexpr Ticks kSlice = 10'000;
+constexpr Ticks kThreshold = 3'000;  // params().costop_threshold
+
+[[maybe_unused]] double jain(const std::vector<double>& x)
+{
+    double sum = 0, squares = 0;
+    for (double v : x) {
+        sum += v;
+        squares += v * v;
+    }
+    return squares ? sum * sum / (double(x.size()) * squares) : 1.0;
+}
+
+// Runs `burst` ticks, then gives up its slice, forever.
+class Yielder final : public sim::Behaviour {
+public:
+    explicit Yielder(Ticks burst) : burst_(burst), left_(burst) {}
+    Ticks until_action(Ticks) override { return left_; }
+    void run(Ticks from, Ticks to) override
+    {
+        left_ -= to - from;
+        ran += to - from;
+    }
+    sim::Action act(Ticks) override
+    {
+        left_ = burst_;
+        return {sim::Action::yield, 0};
+    }
+    Ticks ran = 0;
+
+private:
+    Ticks burst_, left_;
+};
+
+// An independent model of the skew, from what the machine shows after every instant (between two
+// steps each vCPU stays as the earlier step left it): a vCPU's progress is the time it ran; its
+// skew is the most progress among the VM's active (runnable or running) vCPUs minus its own; a
+// vCPU that becomes active starts level with that leader; a halted one has no skew. It also
+// integrates the time each vCPU spends runnable while co-stopped, to compare with Metrics::costop.
+struct SkewModel {
+    std::vector<Ticks> progress, skew, costop;
+    std::vector<sched::State> state;
+    std::vector<bool> stopped;
+    Ticks last = 0, max_skew = 0, max_at = 0;
+    uint32_t max_vcpu = 0;
+    uint64_t steps = 0;
+
+    static bool active(sched::State s) { return s == sched::State::runnable || s == sched::State::running; }
+
+    void attach(sim::Machine& m)
+    {
+        m.on_step = [this](const sim::Machine& machine) { step(machine); };
+    }
+
+    void step(const sim::Machine& m)
+    {
+        const sched::Scheduler& s = m.scheduler();
+        uint32_t n = s.entity_count();
+        if (state.empty()) {
+            progress.assign(n, 0);
+            skew.assign(n, 0);
+            costop.assign(n, 0);
+            state.assign(n, sched::State::blocked);
+            stopped.assign(n, false);
+        }
+        Ticks dt = m.now() - last;
+        for (uint32_t i = 0; i < n; ++i) {
+            if (state[i] == sched::State::running) progress[i] += dt;
+            if (state[i] == sched::State::runnable && stopped[i]) costop[i] += dt;
+        }
+        for (uint32_t v = 0; v < s.vm_count(); ++v) {
+            const sched::VmInfo& vm = s.vm(v);
+            auto lead = [&](uint32_t except) {
+                Ticks most = 0;
+                for (uint32_t i = vm.first; i < vm.first + vm.count; ++i)
+                    if (i != except && active(state[i])) most = std::max(most, progress[i]);
+                return most;
+            };
+            Ticks most = lead(~0u);
+            for (uint32_t i = vm.first; i < vm.first + vm.count; ++i) {
+                skew[i] = active(state[i]) ? most - progress[i] : 0;
+                if (skew[i] > max_skew) {
+                    max_skew = skew[i];
+                    max_at = m.now();
+                    max_vcpu = i;
+                }
+            }
+            // Who became active at this step joins level with the leader of the others.
+            for (uint32_t i = vm.first; i < vm.first + vm.count; ++i) {
+                bool was_active = active(state[i]);
+                state[i] = s.entity(i).state;
+                if (!was_active && active(state[i])) {
+                    bool others = false;
+                    for (uint32_t j = vm.first; j < vm.first + vm.count; ++j) others |= j != i && active(state[j]);
+                    if (others) progress[i] = lead(i);
+                }
+            }
+        }
+        for (uint32_t i = 0; i < n; ++i) stopped[i] = s.entity(i).costopped;
+        last = m.now();
+        ++steps;
+    }
+
+    std::string where() const { return "vCPU " + std::to_string(max_vcpu) + " at " + std::to_string(max_at); }
+};
+
+Ticks total_costop(sim::Machine& m)
+{
+    m.scheduler().dump_metrics(m.now(), sched::LineSink{[](void*, const char*) {}, nullptr});  // accounts up to now
+    Ticks sum = 0;
+    for (uint32_t i = 0; i < m.scheduler().entity_count(); ++i) sum += m.scheduler().entity(i).metrics.costop;
+    return sum;
+}
+
+// Four pCPUs, VMs of 4, 3, 2 and 1 vCPUs that compute, halt and yield.
+struct Mixed {
+    sim::Busy a[3], c0, d;
+    Periodic a3{3'000, 2'000}, b0{700, 1'900}, b1{5'000, 11'000}, c1{1'300, 300};
+    Yielder b2{2'500};
+
+    void add(sim::Machine& m)
+    {
+        m.add_vm("a");
+        for (auto& x : a) m.add_vcpu(x);
+        m.add_vcpu(a3);
+        m.add_vm("b");
+        m.add_vcpu(b0);
+        m.add_vcpu(b1);
+        m.add_vcpu(b2);
+        m.add_vm("c");
+        m.add_vcpu(c0);
+        m.add_vcpu(c1);
+        m.add_vm("d");
+        m.add_vcpu(d);
+    }
+};
+
+TEST(RelaxedCo, IsRegisteredWithASummary)
+{
+    const sched::Policy* p = sched::find_policy("relaxed-co");
+    ASSERT_NE(p, nullptr);
+    EXPECT_GT(std::string(p->summary).size(), 10u);
+}
+
+TEST(RelaxedCo, SkewNeverExceedsTheThresholdByMoreThanATick)
+{
+    for (Ticks threshold : {kThreshold, Ticks(700), Ticks(9'000)}) {
+        sched::Params p = params();
+        p.costop_threshold = threshold;
+        sim::Machine m(policy("relaxed-co"), p, 4);
+        Mixed w;
+        w.add(m);
+        SkewModel model;
+        model.attach(m);
+        ASSERT_EQ(m.start(), nullptr);
+        m.run_until(5 * kSecond);
+        EXPECT_GT(model.steps, 5'000u);
+        EXPECT_LE(model.max_skew, threshold + 1) << model.where();
+        EXPECT_GE(model.max_skew, threshold) << "the workload never pushed a vCPU to the threshold";
+        EXPECT_GT(total_costop(m), 0u);
+    }
+}
+
+TEST(RelaxedCo, RoundRobinLetsTheSameWorkloadSkewFurther)
+{
+    // The model is not vacuous: without co-stops the same workload skews by a whole slice.
+    sim::Machine m(policy("round-robin"), params(), 4);
+    Mixed w;
+    w.add(m);
+    SkewModel model;
+    model.attach(m);
+    ASSERT_EQ(m.start(), nullptr);
+    m.run_until(5 * kSecond);
+    EXPECT_GE(model.max_skew, kSlice);
+}
+
+TEST(RelaxedCo, CostopTimeIsAccountedAndReported)
+{
+    sim::Machine m(policy("relaxed-co"), params(), 4);
+    Mixed w;
+    w.add(m);
+    SkewModel model;
+    model.attach(m);
+    ASSERT_EQ(m.start(), nullptr);
+    m.run_until(5 * kSecond);
+    Ticks sum = total_costop(m);
+    EXPECT_GT(sum, 1'000u);
+    for (uint32_t i = 0; i < m.scheduler().entity_count(); ++i) {
+        const sched::Metrics& metrics = m.scheduler().entity(i).metrics;
+        EXPECT_EQ(metrics.costop, model.costop[i]) << i;
+        EXPECT_EQ(metrics.run + metrics.runnable + metrics.blocked + metrics.costop, 5 * kSecond) << i;
+    }
+    EXPECT_EQ(m.scheduler().entity(9).metrics.costop, 0u);  // d: one vCPU, nobody to lag behind
+    std::vector<std::string> lines;
+    m.scheduler().dump_metrics(m.now(), sched::LineSink{[](void* c, const char* line) {
+                                                            static_cast<std::vector<std::string>*>(c)->push_back(line);
+                                                        },
+                                                        &lines});
+    bool reported = false;
+    for (const std::string& line : lines) reported |= line.find("costop_us=0 ") == std::string::npos &&
+                                                       line.find("costop_us=") != std::string::npos;
+    EXPECT_TRUE(reported);
+}
+
+TEST(RelaxedCo, IdleSiblingsCauseNoCostops)
+{
+    // One pCPU; a.1 never wakes: a.0 runs all the time.
+    {
+        sim::Machine m(policy("relaxed-co"), params(), 1);
+        sim::Busy a0, a1;
+        m.add_vm("a");
+        m.add_vcpu(a0);
+        m.add_vcpu(a1, 0, true);
+        SkewModel model;
+        model.attach(m);
+        ASSERT_EQ(m.start(), nullptr);
+        m.run_until(kSecond);
+        EXPECT_EQ(a0.ran, kSecond);
+        EXPECT_EQ(total_costop(m), 0u);
+        EXPECT_EQ(model.max_skew, 0u);
+    }
+    // Two pCPUs; a.1 works 10% and always finds its pCPU: it never lags, a.0 is never stopped,
+    // even though a.1's idle time is far beyond the threshold.
+    {
+        sim::Machine m(policy("relaxed-co"), params(), 2);
+        sim::Busy a0;
+        Periodic a1(1'000, 9'000);
+        m.add_vm("a");
+        m.add_vcpu(a0);
+        m.add_vcpu(a1);
+        SkewModel model;
+        model.attach(m);
+        ASSERT_EQ(m.start(), nullptr);
+        m.run_until(kSecond);
+        EXPECT_EQ(a0.ran, kSecond);
+        EXPECT_EQ(a1.ran, kSecond / 10);
+        EXPECT_EQ(total_costop(m), 0u);
+        EXPECT_EQ(m.scheduler().entity(1).metrics.runnable, 0u);
+        EXPECT_EQ(model.max_skew, 0u);
+    }
+}
+
+TEST(RelaxedCo, ALaggardTakesTheCostoppedLeadersPcpuAtOnce)
+{
+    // Two pCPUs, a = {busy, 3 ms on / 2 ms off}, d busy. a.1 wakes behind d and a.0: once it
+    // lags by the threshold, a.0 is stopped and a.1 runs in its place in the same instant.
+    sim::Machine m(policy("relaxed-co"), params(), 2);
+    sim::Busy a0, d;
+    Periodic a1(3'000, 2'000);
+    m.add_vm("a");
+    sched::Entity& e0 = m.add_vcpu(a0);
+    sched::Entity& e1 = m.add_vcpu(a1);
+    m.add_vm("d");
+    m.add_vcpu(d);
+    uint64_t stopped_steps = 0, bad = 0;
+    m.on_step = [&](const sim::Machine&) {
+        for (const sched::Entity* e : {&e0, &e1}) {
+            if (!e->costopped) continue;
+            ++stopped_steps;
+            const sched::Entity* other = e == &e0 ? &e1 : &e0;
+            // Stopped means: not on a pCPU, and its sibling is the laggard and runs.
+            if (e->state != sched::State::runnable || other->state != sched::State::running ||
+                other->skew <= kThreshold)
+                ++bad;
+        }
+    };
+    ASSERT_EQ(m.start(), nullptr);
+    m.run_until(kSecond);
+    EXPECT_GT(stopped_steps, 50u);
+    EXPECT_EQ(bad, 0u);
+    // Each co-stop lasts one tick: the laggard is back under the threshold after one tick of run.
+    EXPECT_EQ(e0.metrics.costop + e1.metrics.costop, stopped_steps);
+    EXPECT_EQ(a0.ran + a1.ran + d.ran, 2 * kSecond);  // nothing idles
+}
+
+TEST(RelaxedCo, TwoVmsOfTwoOnTwoPcpusGetEqualShares)
+{
+    // All busy: the FIFO runs each VM's pair together; nothing to co-stop.
+    {
+        sim::Machine m(policy("relaxed-co"), params(), 2);
+        sim::Busy v[4];
+        m.add_vm("a");
+        m.add_vcpu(v[0]);
+        m.add_vcpu(v[1]);
+        m.add_vm("b");
+        m.add_vcpu(v[2]);
+        m.add_vcpu(v[3]);
+        ASSERT_EQ(m.start(), nullptr);
+        m.run_until(4 * kSecond);
+        for (auto& x : v) EXPECT_EQ(x.ran, 2 * kSecond);
+        EXPECT_EQ(total_costop(m), 0u);
+    }
+    // One busy vCPU and one that yields each, with different bursts: the yields misalign the
+    // siblings and co-stops keep them together, yet each VM gets half the machine.
+    {
+        sim::Machine m(policy("relaxed-co"), params(), 2);
+        sim::Busy a0, b0;
+        Yielder a1(2'500), b1(4'000);
+        m.add_vm("a");
+        m.add_vcpu(a0);
+        m.add_vcpu(a1);
+        m.add_vm("b");
+        m.add_vcpu(b0);
+        m.add_vcpu(b1);
+        SkewModel model;
+        model.attach(m);
+        ASSERT_EQ(m.start(), nullptr);
+        m.run_until(5 * kSecond);
+        EXPECT_GT(total_costop(m), 0u);
+        EXPECT_LE(model.max_skew, kThreshold + 1);
+        std::vector<double> vms = {double(a0.ran + a1.ran), double(b0.ran + b1.ran)};
+        EXPECT_EQ(vms[0] + vms[1], 10.0 * kSecond);
+        EXPECT_NEAR(vms[0], 5.0 * kSecond, 0.01 * kSecond);
+        EXPECT_GT(jain(vms), 0.9999);
+    }
+    // Each VM: a busy vCPU and one that computes 3 ms and sleeps 2 ms.
+    {
+        sim::Machine m(policy("relaxed-co"), params(), 2);
+        sim::Busy a0, b0;
+        Periodic a1(3'000, 2'000), b1(3'000, 2'000);
+        m.add_vm("a");
+        m.add_vcpu(a0);
+        m.add_vcpu(a1);
+        m.add_vm("b");
+        m.add_vcpu(b0);
+        m.add_vcpu(b1);
+        ASSERT_EQ(m.start(), nullptr);
+        m.run_until(5 * kSecond);
+        EXPECT_GT(total_costop(m), 0u);
+        std::vector<double> vms = {double(a0.ran + a1.ran), double(b0.ran + b1.ran)};
+        EXPECT_NEAR(vms[0], 5.0 * kSecond, 0.01 * kSecond);
+        EXPECT_GT(jain(vms), 0.9999);
+    }
+}
+
+TEST(RelaxedCo, AContendedSmpVmIsHeldToOnePcpuAsOnEsx)
+{
+    // Two pCPUs, a = {busy, 3 ms on / 2 ms off}, d = {busy}. Round-robin lets a.1 run beside a.0
+    // whenever d's slice ends (a gets 1.13 pCPUs); under relaxed-co a.1 co-stops a.0 instead of
+    // waiting for the other pCPU, so a keeps to one pCPU and d has the other.
+    Ticks a_time[2], d_time[2];
+    int k = 0;
+    for (const char* name : {"relaxed-co", "round-robin"}) {
+        sim::Machine m(policy(name), params(), 2);
+        sim::Busy a0, d;
+        Periodic a1(3'000, 2'000);
+        m.add_vm("a");
+        m.add_vcpu(a0);
+        m.add_vcpu(a1);
+        m.add_vm("d");
+        m.add_vcpu(d);
+        ASSERT_EQ(m.start(), nullptr);
+        m.run_until(5 * kSecond);
+        a_time[k] = a0.ran + a1.ran;
+        d_time[k++] = d.ran;
+    }
+    EXPECT_NEAR(double(a_time[0]), 5.0 * kSecond, 0.01 * kSecond);
+    EXPECT_NEAR(double(d_time[0]), 5.0 * kSecond, 0.01 * kSecond);
+    EXPECT_NEAR(double(a_time[1]), 5.65 * kSecond, 0.01 * kSecond);
+}
+
+TEST(RelaxedCo, DirectedYieldRunsTheTargetUnlessItIsCostopped)
+{
+    sim::Machine m(policy("relaxed-co"), params(), 1);
+    sim::Busy a0, a1;
+    m.add_vm("a");
+    sched::Entity& e0 = m.add_vcpu(a0);
+    sched::Entity& e1 = m.add_vcpu(a1);
+    ASSERT_EQ(m.start(), nullptr);
+    m.run_until(1'000);
+    sched::Scheduler& s = m.scheduler();
+    ASSERT_EQ(m.running(0), &e0);
+    ASSERT_TRUE(s.yield_to(e0, e1, m.now()));
+    s.kick(0);  // the platform reschedules after a directed yield that worked
+    m.run_until(1'001);
+    EXPECT_EQ(m.running(0), &e1);
+    // a.1 catches up 1,000 ticks, then a.0 lags: past the threshold a.1 is co-stopped for it,
+    // and a co-stopped vCPU cannot be yielded to.
+    m.run_until(2'000 + kThreshold + 1);
+    EXPECT_EQ(m.running(0), &e0);
+    EXPECT_TRUE(e1.costopped);
+    EXPECT_FALSE(s.yield_to(e0, e1, m.now()));
+}
+
+TEST(RelaxedCo, AnEndingLaggardCoStartsTheLeaders)
+{
+    // One pCPU, a.0 and a.1 busy: they take turns at the threshold. When the laggard's VM ends
+    // while its sibling is co-stopped, nothing stays stopped: the other VM runs alone.
+    sim::Machine m(policy("relaxed-co"), params(), 1);
+    sim::Busy a0, a1, b;
+    m.add_vm("a");
+    sched::Entity& e0 = m.add_vcpu(a0);
+    sched::Entity& e1 = m.add_vcpu(a1);
+    m.add_vm("b");
+    m.add_vcpu(b);
+    ASSERT_EQ(m.start(), nullptr);
+    Ticks t = 0;
+    while (!e0.costopped && !e1.costopped && t < kSecond) m.run_until(++t);
+    ASSERT_LT(t, kSecond);
+    m.scheduler().end(e0.costopped ? e1 : e0, m.now());  // the laggard, running
+    m.run_until(m.now() + 1);
+    EXPECT_FALSE(e0.costopped || e1.costopped);
+    m.scheduler().end(e0.state == sched::State::ended ? e1 : e0, m.now());
+    Ticks before = b.ran;
+    m.run_until(kSecond);
+    EXPECT_EQ(b.ran - before, kSecond - (t + 1));
+}
+
+TEST(RelaxedCo, PauseLoopsAreIgnored)
+{
+    sim::Machine m(policy("relaxed-co"), params(), 2);
+    Spinner spin(50);
+    sim::Busy other;
+    m.add_vm("a");
+    m.add_vcpu(spin);
+    m.add_vcpu(other);
+    ASSERT_EQ(m.start(), nullptr);
+    m.run_until(kSecond);
+    EXPECT_EQ(spin.ran, kSecond);
+    EXPECT_EQ(m.scheduler().entity(0).metrics.switches_in, 1u);
+}
+
+}  // namespace
