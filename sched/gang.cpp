@@ -55,7 +55,9 @@ public:
 
     bool run(uint8_t* column_of)
     {
-        if (count_ > uint32_t(__builtin_popcountll(free_))) return false;
+        uint32_t columns = 0;  // counted by hand: __builtin_popcountll calls libgcc without POPCNT
+        for (uint64_t f = free_; f; f &= f - 1) ++columns;
+        if (count_ > columns) return false;
         for (uint32_t i = 0; i < count_; ++i)
             if (!augment(i)) return false;
         for (uint32_t c = 0; c < s_.pcpu_count(); ++c)
