@@ -3,9 +3,11 @@
 namespace sched {
 
 extern const Policy kRoundRobin;
+extern const Policy kCredit, kLockHolderAware;
 
 const Policy* const kPolicies[] = {
     &kRoundRobin,
+    &kCredit, &kLockHolderAware,
     nullptr,
 };
 
