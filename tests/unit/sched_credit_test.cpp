@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -279,6 +280,11 @@ TEST(Credit, BlockedVcpusAccrueNothing)
     m.add_vm("late");
     sched::Entity& e = m.add_vcpu(late, 0, true);
     ASSERT_EQ(m.start(), nullptr);
+    m.run_until(kSecond / 2);
+    // A halted VM is not active: the running one's share is the whole pCPU.
+    std::string dump = dump_of(m);
+    EXPECT_NE(dump.find("credit vm early: weight=256 cap=0% share=30000 active=1"), std::string::npos) << dump;
+    EXPECT_NE(dump.find("credit vm late: weight=256 cap=0% share=0 active=0"), std::string::npos) << dump;
     m.run_until(kSecond);
     EXPECT_EQ(early.ran, kSecond);  // alone, it had everything
     EXPECT_LE(e.credit, 0);         // a second of being halted earned nothing
@@ -289,6 +295,73 @@ TEST(Credit, BlockedVcpusAccrueNothing)
     // Nor does a vCPU bank credit it cannot use.
     for (uint32_t i = 0; i < 2; ++i)
         EXPECT_LE(m.scheduler().entity(i).credit, int64_t(p.credit_period / 2)) << i;
+}
+
+TEST(Credit, AMostlyIdleVcpuBanksNoMoreThanOnePeriodsShare)
+{
+    sched::Params p = params();
+    sim::Machine m(policy("credit"), p, 1);
+    sim::Busy busy;
+    Periodic io(1000, 9000);  // uses a tenth of the pCPU, is due half
+    m.add_vm("busy");
+    m.add_vcpu(busy);
+    m.add_vm("io");
+    sched::Entity& e = m.add_vcpu(io);
+    Ticks most = 0;
+    m.on_step = [&](const sim::Machine&) { most = std::max(most, Ticks(e.credit > 0 ? e.credit : 0)); };
+    ASSERT_EQ(m.start(), nullptr);
+    m.run_until(kSecond);
+    EXPECT_EQ(most, p.credit_period / 2);
+    EXPECT_NEAR(double(io.ran), kSecond / 10.0, 1000);  // its first burst waited one slice
+}
+
+// Periodic (burst, then halted for `sleep`) until `busy_from`, busy after.
+class IoThenBusy final : public sim::Behaviour {
+public:
+    IoThenBusy(Ticks burst, Ticks sleep, Ticks busy_from) : burst_(burst), sleep_(sleep), from_(busy_from), left_(burst) {}
+    Ticks until_action(Ticks now) override { return now >= from_ ? sim::kNever : left_; }
+    void run(Ticks from, Ticks to) override
+    {
+        left_ = left_ > to - from ? left_ - (to - from) : 0;
+        ran += to - from;
+    }
+    sim::Action act(Ticks now) override
+    {
+        wake_ = now + sleep_;
+        left_ = burst_;
+        return {sim::Action::halt, 0};
+    }
+    Ticks wake_time() const override { return wake_; }
+    Ticks ran = 0;
+
+private:
+    Ticks burst_, sleep_, from_, left_, wake_ = sim::kNever;
+};
+
+TEST(Credit, DebtIsBoundedToOnePeriod)
+{
+    // For a second the busy vCPU runs far beyond its half share (the other VM mostly idles):
+    // its debt stops at one period. When the other turns busy, they share half and half.
+    sched::Params p = params();
+    sim::Machine m(policy("credit"), p, 1);
+    sim::Busy busy;
+    IoThenBusy other(1000, 9000, kSecond);
+    m.add_vm("busy");
+    sched::Entity& e = m.add_vcpu(busy);
+    m.add_vm("other");
+    m.add_vcpu(other);
+    int64_t least = 0;
+    m.on_step = [&](const sim::Machine&) { least = std::min(least, e.credit); };
+    ASSERT_EQ(m.start(), nullptr);
+    m.run_until(kSecond);
+    EXPECT_GT(busy.ran, kSecond * 85 / 100);
+    // Clamped to -credit_period at each refill, then charged for at most one period's running.
+    EXPECT_GE(least, -2 * int64_t(p.credit_period));
+    EXPECT_LT(least, -int64_t(p.credit_period / 2));
+    m.run_until(kSecond + 100'000);
+    Ticks before = busy.ran;
+    m.run_until(kSecond + 400'000);
+    EXPECT_NEAR(double(busy.ran - before), 150'000.0, 10'000.0);
 }
 
 TEST(Credit, ThreeBusyVcpusOnTwoPcpusEachGetTwoThirds)
