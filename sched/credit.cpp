@@ -407,9 +407,10 @@ Decision pick_next(Scheduler& s, uint32_t pcpu, Ticks now)
         v.lifted = false;
         v.extended = false;
     } else {
-        // Idle: wake up for the refill that unparks a vCPU that may run here.
-        for (uint32_t i = 0; i < s.entity_count(); ++i)
-            if (c.vcpus[i].parked && s.may_run_on(s.entity(i), pcpu)) slice = c.next_refill - now;
+        // Idle: while a vCPU is parked, wake up for the refill that unparks it (and kicks an
+        // idle pCPU it may use, should that not be this one).
+        for (uint32_t i = 0; i < s.entity_count() && !slice; ++i)
+            if (c.vcpus[i].parked) slice = c.next_refill - now;
     }
     kick_idle(s, pcpu);
     return Decision{next, slice};

@@ -193,6 +193,41 @@ TEST(Credit, CapIsForTheWholeVmAndOthersGetTheRest)
     EXPECT_GT(other.ran, 3 * kSecond * 8 / 10);
 }
 
+TEST(Credit, CapHoldsForVcpusPinnedApartOnAnIdleMachine)
+{
+    // Each pinned vCPU is parked on its own pCPU; both pCPUs wake for the refill by themselves.
+    sched::Params p = params();
+    sim::Machine m(policy("credit"), p, 2);
+    sim::Busy a, b;
+    m.add_vm("capped", 256, 50);
+    m.add_vcpu(a, 0b01);
+    m.add_vcpu(b, 0b10);
+    ASSERT_EQ(m.start(), nullptr);
+    m.run_until(3 * kSecond);
+    EXPECT_LE(a.ran + b.ran, 3 * kSecond / 2 + p.credit_period / 10);
+    EXPECT_GE(a.ran + b.ran, 3 * kSecond / 2 - p.credit_period);
+    EXPECT_NEAR(double(a.ran), double(b.ran), double(p.credit_period));
+}
+
+TEST(Credit, AnEndedVcpuNeverRunsAgainAndTheOthersShareItsTime)
+{
+    sim::Machine m(policy("credit"), params(), 1);
+    sim::Busy a, b, c;
+    m.add_vm("ab");
+    sched::Entity& ea = m.add_vcpu(a);
+    m.add_vcpu(b);
+    m.add_vm("c");
+    m.add_vcpu(c);
+    ASSERT_EQ(m.start(), nullptr);
+    m.run_until(kSecond);
+    m.scheduler().end(ea, m.now());
+    Ticks a_before = a.ran, b_before = b.ran, c_before = c.ran;
+    m.run_until(2 * kSecond);
+    EXPECT_EQ(a.ran, a_before);
+    EXPECT_NEAR(double(b.ran - b_before), kSecond / 2.0, 0.02 * kSecond);
+    EXPECT_NEAR(double(c.ran - c_before), kSecond / 2.0, 0.02 * kSecond);
+}
+
 TEST(Credit, IdlePcpuNeverWaitsBesideRunnableWorkItMayRun)
 {
     sim::Machine m(policy("credit"), params(), 3);
