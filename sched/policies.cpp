@@ -3,15 +3,10 @@
 namespace sched {
 
 extern const Policy kRoundRobin;
-extern const Policy kGang;
-extern const Policy kBalance;
-extern const Policy kRelaxedCo;
+extern const Policy kCredit, kLockHolderAware, kGang, kRelaxedCo, kBalance;
 
 const Policy* const kPolicies[] = {
-    &kRoundRobin,
-    &kGang,
-    &kRelaxedCo,
-    &kBalance,
+    &kRoundRobin, &kCredit, &kLockHolderAware, &kGang, &kRelaxedCo, &kBalance,
     nullptr,
 };
 
