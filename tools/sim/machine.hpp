@@ -37,6 +37,14 @@ public:
     virtual void woken(Ticks) {}
     // CPL 0 and IF at this moment, for the deferral of lock-holder-aware policies.
     virtual sched::GuestHints hints() const { return {}; }
+    // Its vCPU starts running on `pcpu` / leaves its pCPU (preempted, yielded, halted, ended).
+    // Called by every decision that changes what a pCPU runs, in decision order, so a behaviour
+    // can tell "descheduled while holding a lock" from "ran on".
+    virtual void switched_in(Ticks, uint32_t) {}
+    virtual void switched_out(Ticks) {}
+    // Its Action::pause_loop was handled: `descheduled` is what Scheduler::pause_loop returned
+    // (the vCPU leaves its pCPU right after this call). For PLE-window adaptation.
+    virtual void pause_loop_handled(Ticks, bool /*descheduled*/) {}
 };
 
 // Runs forever, never halts.
@@ -78,6 +86,7 @@ public:
     Behaviour& behaviour(const sched::Entity& e) const { return *vcpus_[e.id].behaviour; }
     uint32_t vcpu_count() const { return uint32_t(vcpus_.size()); }
     sched::Entity& vcpu(uint32_t id) { return *vcpus_[id].entity; }
+    const sched::Entity& vcpu(uint32_t id) const { return *vcpus_[id].entity; }
     uint64_t decisions() const { return decisions_; }
 
 private:
