@@ -42,6 +42,13 @@ const char* Machine::start()
     return nullptr;
 }
 
+void Machine::set_timer_noise(Ticks jitter, bool random_phase, uint64_t seed)
+{
+    timer_jitter_ = jitter;
+    random_phase_ = random_phase;
+    timer_rng_ = Rng(seed);
+}
+
 void Machine::wake(sched::Entity& e) { wakes_.push_back(&e); }
 
 void Machine::reschedule(uint32_t pcpu)
@@ -55,7 +62,11 @@ void Machine::reschedule(uint32_t pcpu)
         if (previous) behaviour(*previous).switched_out(now_);
         if (d.next) behaviour(*d.next).switched_in(now_, pcpu);
     }
-    cpu.deadline = d.slice ? after(now_, d.slice) : kNever;
+    Ticks slice = d.slice;
+    if (slice && random_phase_ && !cpu.phased) slice = 1 + timer_rng_.below(slice);
+    if (slice) cpu.phased = true;
+    if (slice && timer_jitter_ && slice < kNever - timer_jitter_) slice += timer_rng_.below(timer_jitter_ + 1);
+    cpu.deadline = slice ? after(now_, slice) : kNever;
     ++decisions_;
     if (on_decision) on_decision(*this, pcpu);
 }

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "sched/scheduler.hpp"
+#include "tools/sim/rng.hpp"
 
 namespace sim {
 
@@ -70,6 +71,11 @@ public:
     // Simulates up to `end` (absolute ticks).
     void run_until(Ticks end);
 
+    // Real pCPUs' timers are neither in phase nor exact. With this set (before start), each pCPU's
+    // first slice ends at a random point of it when `random_phase` (so slices do not end on every
+    // pCPU at once, which would co-schedule VMs by accident), and every slice ends up to `jitter`
+    // ticks late (timer and interrupt latency). Off by default: exact, in-phase slices.
+    void set_timer_noise(Ticks jitter, bool random_phase, uint64_t seed);
     // A behaviour wakes a halted sibling (a paravirtual unlock kick, an IPI): takes effect now.
     void wake(sched::Entity& e);
     // After every scheduling decision: e.g. a test checking an invariant over all pCPUs.
@@ -93,6 +99,7 @@ private:
     struct Cpu {
         sched::Entity* current = nullptr;
         Ticks deadline = kNever;  // slice end, or when an idle pCPU asks again
+        bool phased = false;      // its first slice has been given (set_timer_noise)
     };
     struct Vcpu {
         std::unique_ptr<sched::Entity> entity;
@@ -111,6 +118,9 @@ private:
     std::vector<sched::TraceEvent> trace_buffer_;
     Ticks now_ = 0;
     uint64_t decisions_ = 0;
+    Ticks timer_jitter_ = 0;
+    bool random_phase_ = false;
+    Rng timer_rng_;
 };
 
 }  // namespace sim
