@@ -170,7 +170,7 @@ const Option kOptions[] = {
     U64_OPTION("duration-ms", "MS", duration_ms, 1, 1000000000, "simulated time per run (default 1000)"),
     U64_OPTION("ticks-per-us", "T", ticks_per_us, 1, 1000000, "simulated clock resolution (default 1000)"),
     U64_OPTION("seed", "S", seed, 0, UINT64_MAX, "random seed of the workload (default 1)"),
-    U32_OPTION("trace-events", "N", trace_events, 0, 1u << 24, "trace ring size per pCPU with --trace (default 200000)"),
+    U32_OPTION("trace-events", "N", trace_events, 0, 1u << 24, "trace ring size per pCPU with --trace (default 50000, the newest kept)"),
 };
 
 const Option* find_option(const std::string& name)
@@ -262,7 +262,7 @@ std::string parse_command_line(const std::vector<std::string>& args, Invocation&
         trace_events_given |= name == "trace-events";
     }
     if (!vms_given && !out.base.vm_vcpus.empty()) out.base.vms = uint32_t(out.base.vm_vcpus.size());
-    if (!out.trace_path.empty() && !trace_events_given) out.base.trace_events = 200000;
+    if (!out.trace_path.empty() && !trace_events_given) out.base.trace_events = 50000;
     if (out.trace_path.empty()) out.base.trace_events = 0;
     return "";
 }
