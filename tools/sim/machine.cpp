@@ -42,15 +42,31 @@ const char* Machine::start()
     return nullptr;
 }
 
+void Machine::set_timer_noise(Ticks jitter, bool random_phase, uint64_t seed)
+{
+    timer_jitter_ = jitter;
+    random_phase_ = random_phase;
+    timer_rng_ = Rng(seed);
+}
+
 void Machine::wake(sched::Entity& e) { wakes_.push_back(&e); }
 
 void Machine::reschedule(uint32_t pcpu)
 {
     Cpu& cpu = cpus_[pcpu];
-    if (cpu.current) cpu.current->hints = behaviour(*cpu.current).hints();
+    sched::Entity* previous = cpu.current;
+    if (previous) previous->hints = behaviour(*previous).hints();
     sched::Decision d = scheduler_->schedule(pcpu, now_);
     cpu.current = d.next;
-    cpu.deadline = d.slice ? after(now_, d.slice) : kNever;
+    if (previous != d.next) {
+        if (previous) behaviour(*previous).switched_out(now_);
+        if (d.next) behaviour(*d.next).switched_in(now_, pcpu);
+    }
+    Ticks slice = d.slice;
+    if (slice && random_phase_ && !cpu.phased) slice = 1 + timer_rng_.below(slice);
+    if (slice) cpu.phased = true;
+    if (slice && timer_jitter_ && slice < kNever - timer_jitter_) slice += timer_rng_.below(timer_jitter_ + 1);
+    cpu.deadline = slice ? after(now_, slice) : kNever;
     ++decisions_;
     if (on_decision) on_decision(*this, pcpu);
 }
@@ -93,9 +109,12 @@ void Machine::handle_events(uint32_t pcpu)
             scheduler_->block(e, now_);
             reschedule(pcpu);
             break;
-        case Action::pause_loop:
-            if (scheduler_->pause_loop(e, now_)) reschedule(pcpu);
+        case Action::pause_loop: {
+            bool deschedule = scheduler_->pause_loop(e, now_);
+            behaviour(e).pause_loop_handled(now_, deschedule);
+            if (deschedule) reschedule(pcpu);
             break;
+        }
         case Action::yield:
             scheduler_->yield(e, now_);
             reschedule(pcpu);

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "sched/scheduler.hpp"
+#include "tools/sim/rng.hpp"
 
 namespace sim {
 
@@ -37,6 +38,14 @@ public:
     virtual void woken(Ticks) {}
     // CPL 0 and IF at this moment, for the deferral of lock-holder-aware policies.
     virtual sched::GuestHints hints() const { return {}; }
+    // Its vCPU starts running on `pcpu` / leaves its pCPU (preempted, yielded, halted, ended).
+    // Called by every decision that changes what a pCPU runs, in decision order, so a behaviour
+    // can tell "descheduled while holding a lock" from "ran on".
+    virtual void switched_in(Ticks, uint32_t) {}
+    virtual void switched_out(Ticks) {}
+    // Its Action::pause_loop was handled: `descheduled` is what Scheduler::pause_loop returned
+    // (the vCPU leaves its pCPU right after this call). For PLE-window adaptation.
+    virtual void pause_loop_handled(Ticks, bool /*descheduled*/) {}
 };
 
 // Runs forever, never halts.
@@ -62,6 +71,11 @@ public:
     // Simulates up to `end` (absolute ticks).
     void run_until(Ticks end);
 
+    // Real pCPUs' timers are neither in phase nor exact. With this set (before start), each pCPU's
+    // first slice ends at a random point of it when `random_phase` (so slices do not end on every
+    // pCPU at once, which would co-schedule VMs by accident), and every slice ends up to `jitter`
+    // ticks late (timer and interrupt latency). Off by default: exact, in-phase slices.
+    void set_timer_noise(Ticks jitter, bool random_phase, uint64_t seed);
     // A behaviour wakes a halted sibling (a paravirtual unlock kick, an IPI): takes effect now.
     void wake(sched::Entity& e);
     // After every scheduling decision: e.g. a test checking an invariant over all pCPUs.
@@ -78,12 +92,14 @@ public:
     Behaviour& behaviour(const sched::Entity& e) const { return *vcpus_[e.id].behaviour; }
     uint32_t vcpu_count() const { return uint32_t(vcpus_.size()); }
     sched::Entity& vcpu(uint32_t id) { return *vcpus_[id].entity; }
+    const sched::Entity& vcpu(uint32_t id) const { return *vcpus_[id].entity; }
     uint64_t decisions() const { return decisions_; }
 
 private:
     struct Cpu {
         sched::Entity* current = nullptr;
         Ticks deadline = kNever;  // slice end, or when an idle pCPU asks again
+        bool phased = false;      // its first slice has been given (set_timer_noise)
     };
     struct Vcpu {
         std::unique_ptr<sched::Entity> entity;
@@ -102,6 +118,9 @@ private:
     std::vector<sched::TraceEvent> trace_buffer_;
     Ticks now_ = 0;
     uint64_t decisions_ = 0;
+    Ticks timer_jitter_ = 0;
+    bool random_phase_ = false;
+    Rng timer_rng_;
 };
 
 }  // namespace sim
