@@ -16,6 +16,7 @@ void Scheduler::configure(const Policy& policy, const Params& params, Platform p
     params_ = params;
     platform_ = platform;
     pcpus_ = pcpus > kMaxPcpus ? kMaxPcpus : pcpus;
+    latest_ = 0;
     vm_count_ = 0;
     entity_count_ = 0;
     for (uint32_t p = 0; p < kMaxPcpus; ++p) {
@@ -59,6 +60,7 @@ Entity* Scheduler::add_entity(Entity& e, void* owner, uint64_t affinity, State i
 
 const char* Scheduler::start(Ticks now)
 {
+    latest_ = now;
     for (uint32_t i = 0; i < entity_count_; ++i) {
         Entity& e = *entities_[i];
         if (!e.affinity) {
@@ -78,6 +80,15 @@ const char* Scheduler::start(Ticks now)
 void Scheduler::attach_trace(uint32_t pcpu, TraceEvent* buffer, uint32_t capacity)
 {
     if (pcpu < kMaxPcpus) traces_[pcpu].attach(buffer, capacity);
+}
+
+// CPUs read their clocks before they take the lock, so calls arrive slightly out of order;
+// policies and accounting see time that never goes backwards.
+Ticks Scheduler::monotonic(Ticks now)
+{
+    if (now < latest_) return latest_;
+    latest_ = now;
+    return now;
 }
 
 void Scheduler::account(Entity& e, Ticks now)
@@ -128,6 +139,7 @@ bool Scheduler::take_resched(uint32_t pcpu)
 Decision Scheduler::schedule(uint32_t pcpu, Ticks now)
 {
     SpinlockGuard guard(lock_);
+    now = monotonic(now);
     __atomic_store_n(&resched_[pcpu], false, __ATOMIC_RELAXED);
     Entity* previous = current_[pcpu];
     DescheduleReason reason = leaving_[pcpu];
@@ -170,6 +182,7 @@ Decision Scheduler::schedule(uint32_t pcpu, Ticks now)
 void Scheduler::block(Entity& e, Ticks now)
 {
     SpinlockGuard guard(lock_);
+    now = monotonic(now);
     if (e.state != State::running) return;
     set_state(e, State::blocked, now);
     leaving_[e.pcpu] = DescheduleReason::blocked;
@@ -180,6 +193,7 @@ void Scheduler::block(Entity& e, Ticks now)
 bool Scheduler::wake(Entity& e, Ticks now)
 {
     SpinlockGuard guard(lock_);
+    now = monotonic(now);
     if (e.state != State::blocked) return false;
     set_state(e, State::runnable, now);
     policy_->wake(*this, e, now);
@@ -190,6 +204,7 @@ bool Scheduler::wake(Entity& e, Ticks now)
 void Scheduler::yield(Entity& e, Ticks now)
 {
     SpinlockGuard guard(lock_);
+    now = monotonic(now);
     if (e.state != State::running) return;
     leaving_[e.pcpu] = DescheduleReason::yielded;
     policy_->yield(*this, e, now);
@@ -211,12 +226,14 @@ bool Scheduler::directed_yield(Entity& from, Entity& target, Ticks now)
 bool Scheduler::yield_to(Entity& from, Entity& target, Ticks now)
 {
     SpinlockGuard guard(lock_);
+    now = monotonic(now);
     return directed_yield(from, target, now);
 }
 
 bool Scheduler::pause_loop(Entity& e, Ticks now)
 {
     SpinlockGuard guard(lock_);
+    now = monotonic(now);
     if (e.state != State::running) return false;
     ++e.metrics.pause_loop_exits;
     e.spinning = true;
@@ -229,6 +246,7 @@ bool Scheduler::pause_loop(Entity& e, Ticks now)
 Ticks Scheduler::slice_end(uint32_t pcpu, Ticks now)
 {
     SpinlockGuard guard(lock_);
+    now = monotonic(now);
     Entity* e = current_[pcpu];
     if (!e || e->state != State::running) return 0;
     Ticks extension = policy_->tick(*this, pcpu, now);
@@ -242,6 +260,7 @@ Ticks Scheduler::slice_end(uint32_t pcpu, Ticks now)
 Ticks Scheduler::hint(Entity& e, Ticks now, Ticks ticks)
 {
     SpinlockGuard guard(lock_);
+    now = monotonic(now);
     if (now - e.hint_window_start >= params_.slice) {
         e.hint_window_start = now;
         e.hint_used = 0;
@@ -260,6 +279,7 @@ Ticks Scheduler::hint(Entity& e, Ticks now, Ticks ticks)
 void Scheduler::end(Entity& e, Ticks now)
 {
     SpinlockGuard guard(lock_);
+    now = monotonic(now);
     if (e.state == State::ended) return;
     bool running = e.state == State::running;
     set_state(e, State::ended, now);
@@ -273,6 +293,7 @@ void Scheduler::end(Entity& e, Ticks now)
 void Scheduler::dump_metrics(Ticks now, LineSink sink)
 {
     SpinlockGuard guard(lock_);
+    now = monotonic(now);
     Ticks per_us = params_.ticks_per_us;
     char line[320];
     for (uint32_t i = 0; i < entity_count_; ++i) {

@@ -116,6 +116,7 @@ public:
     }
 
 private:
+    Ticks monotonic(Ticks now);
     void account(Entity& e, Ticks now);
 
     Spinlock lock_;
@@ -123,6 +124,7 @@ private:
     Params params_{};
     Platform platform_{};
     uint32_t pcpus_ = 0;
+    Ticks latest_ = 0;  // the latest time any entry point was given
     uint32_t vm_count_ = 0;
     uint32_t entity_count_ = 0;
     VmInfo vms_[kMaxVms]{};

@@ -27,6 +27,11 @@ constexpr uint64_t kNever = ~0ull;
 // that found no lock holder to yield to (futile) doubles it, so a vCPU spinning with nobody
 // preempted stops exiting in vain; a directed yield that worked halves it again.
 constexpr uint32_t kPleWindowMin = 4096, kPleWindowMax = 64 * kPleWindowMin;
+// The shortest run a decision buys: a policy may hand out slices of a few ticks (relaxed-co ends
+// them at the instant a co-stop may be due), but a CPU that spends a slice in the loop itself,
+// or enters with a preemption timer of 0 (an exit before the first guest instruction, SDM Vol.
+// 3C 26.7.4), would run no guest at all.
+constexpr uint64_t kMinimumRunUs = 20;
 
 // VM-instruction error numbers (SDM Vol. 3C 31.4 "VM Instruction Error Numbers").
 const char* instruction_error_name(uint32_t error)
@@ -268,8 +273,13 @@ void run(PerCpu& cpu)
         uint64_t now = cpu::rdtsc();
         scheduling::wake_sleepers(cpu, now);
         sched::Decision d = s.schedule(cpu.index, now);
-        if (!d.next) idle(cpu, d.slice ? now + d.slice : kNever);
-        else run_slice(cpu, scheduling::vcpu_of(*d.next), d.slice ? now + d.slice : kNever);
+        if (!d.next) {
+            idle(cpu, d.slice ? now + d.slice : kNever);
+            continue;
+        }
+        uint64_t minimum = kMinimumRunUs * scheduling::ticks_per_us();
+        uint64_t slice = d.slice && d.slice < minimum ? minimum : d.slice;
+        run_slice(cpu, scheduling::vcpu_of(*d.next), slice ? now + slice : kNever);
     }
     vcpu_switch::unload(cpu);
 }
