@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "tests/unit/sched_fixtures.hpp"
+#include "tools/sim/experiment.hpp"
 
 using namespace sched_test;
 
@@ -12,37 +13,6 @@ namespace {
 
 constexpr Ticks kSecond = 1'000'000;
 constexpr Ticks kSlice = 10'000;
-
-double jain(const std::vector<double>& x)
-{
-    double sum = 0, squares = 0;
-    for (double v : x) {
-        sum += v;
-        squares += v * v;
-    }
-    return squares ? sum * sum / (double(x.size()) * squares) : 1.0;
-}
-
-// Runs `burst` ticks, then gives up its slice, forever.
-class Yielder final : public sim::Behaviour {
-public:
-    explicit Yielder(Ticks burst) : burst_(burst), left_(burst) {}
-    Ticks until_action(Ticks) override { return left_; }
-    void run(Ticks from, Ticks to) override
-    {
-        left_ -= to - from;
-        ran += to - from;
-    }
-    sim::Action act(Ticks) override
-    {
-        left_ = burst_;
-        return {sim::Action::yield, 0};
-    }
-    Ticks ran = 0;
-
-private:
-    Ticks burst_, left_;
-};
 
 // How many vCPUs of each VM every pCPU holds (queued, from the policy's dump, plus running),
 // checked after every instant.
@@ -192,7 +162,7 @@ TEST(Balance, TwiceOvercommittedVcpusShareFairly)
         EXPECT_NEAR(double(x->ran), 2.0 * kSecond, 2.0 * kSlice);
         shares.push_back(double(x->ran));
     }
-    EXPECT_GT(jain(shares), 0.9999);
+    EXPECT_GT(sim::jain_index(shares), 0.9999);
 }
 
 TEST(Balance, TwoVmsOfTwoOnTwoPcpusAlternate)
@@ -233,7 +203,7 @@ TEST(Balance, AVmWiderThanTheMachineStacksAsLittleAsPossible)
     std::vector<double> shares;
     for (auto& x : w) shares.push_back(double(x.ran));
     shares.push_back(double(other.ran));
-    EXPECT_GT(jain(shares), 0.999);
+    EXPECT_GT(sim::jain_index(shares), 0.999);
     EXPECT_EQ(w[0].ran + w[1].ran + w[2].ran + w[3].ran + w[4].ran + other.ran, 6 * kSecond);
 }
 

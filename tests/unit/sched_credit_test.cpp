@@ -6,23 +6,13 @@
 
 #include "sched/credit.hpp"
 #include "tests/unit/sched_fixtures.hpp"
+#include "tools/sim/experiment.hpp"
 
 using namespace sched_test;
 
 namespace {
 
 constexpr Ticks kSecond = 1'000'000;
-
-// Jain's fairness index of the amounts: 1 when all are equal, 1/n when one has everything.
-double jain(const std::vector<double>& x)
-{
-    double sum = 0, squares = 0;
-    for (double v : x) {
-        sum += v;
-        squares += v * v;
-    }
-    return squares ? sum * sum / (double(x.size()) * squares) : 0;
-}
 
 // Halted until `at` (its timer), then busy for good.
 class BusyFrom final : public sim::Behaviour {
@@ -64,11 +54,11 @@ TEST(Credit, IsRegistered)
 TEST(Credit, EqualWeightsGiveVmsEqualSharesWhateverTheirVcpuCounts)
 {
     std::vector<double> credit = vm_shares_1_2_3("credit", 3 * kSecond);
-    EXPECT_GE(jain(credit), 0.99) << credit[0] << " " << credit[1] << " " << credit[2];
+    EXPECT_GE(sim::jain_index(credit), 0.99) << credit[0] << " " << credit[1] << " " << credit[2];
     for (double share : credit) EXPECT_NEAR(share, 2.0 * kSecond, 0.03 * 2 * kSecond);
     // The index tells the policies apart: round-robin shares by vCPU (1:2:3).
     std::vector<double> rr = vm_shares_1_2_3("round-robin", 3 * kSecond);
-    EXPECT_LT(jain(rr), 0.9);
+    EXPECT_LT(sim::jain_index(rr), 0.9);
 }
 
 TEST(Credit, Weights512To256GiveTwoToOne)

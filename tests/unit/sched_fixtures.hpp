@@ -42,6 +42,27 @@ private:
     Ticks burst_, sleep_, left_, wake_ = sim::kNever;
 };
 
+// Runs `burst` ticks, then gives up its slice, forever.
+class Yielder final : public sim::Behaviour {
+public:
+    explicit Yielder(Ticks burst) : burst_(burst), left_(burst) {}
+    Ticks until_action(Ticks) override { return left_; }
+    void run(Ticks from, Ticks to) override
+    {
+        left_ -= to - from;
+        ran += to - from;
+    }
+    sim::Action act(Ticks) override
+    {
+        left_ = burst_;
+        return {sim::Action::yield, 0};
+    }
+    Ticks ran = 0;
+
+private:
+    Ticks burst_, left_;
+};
+
 // Spins in a pause loop: a pause-loop exit every `window` ticks of running, at CPL 0 with
 // interrupts off or on as asked.
 class Spinner final : public sim::Behaviour {

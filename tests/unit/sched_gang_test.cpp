@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "tests/unit/sched_fixtures.hpp"
+#include "tools/sim/experiment.hpp"
 
 using namespace sched_test;
 
@@ -11,16 +12,6 @@ namespace {
 
 constexpr Ticks kSecond = 1'000'000;
 constexpr Ticks kSlice = 10'000;  // params().slice: one slot
-
-double jain(const std::vector<double>& x)
-{
-    double sum = 0, squares = 0;
-    for (double v : x) {
-        sum += v;
-        squares += v * v;
-    }
-    return squares ? sum * sum / (double(x.size()) * squares) : 1.0;
-}
 
 // A gang runs whole or not at all: for every VM, none or all of its runnable vCPUs are on a
 // pCPU. Also no vCPU runs outside its affinity or on two pCPUs.
@@ -97,7 +88,7 @@ TEST(Gang, EqualRowsGetEqualTime)
         for (int i = 0; i < 2; ++i) EXPECT_EQ(vm[i].ran, kSecond) << i;
         per_vm.push_back(double(vm[0].ran + vm[1].ran) / 2);
     }
-    EXPECT_DOUBLE_EQ(jain(per_vm), 1.0);
+    EXPECT_DOUBLE_EQ(sim::jain_index(per_vm), 1.0);
     EXPECT_EQ(check.violations, 0u) << check.first;
     // Switches only at slot boundaries: a's vCPUs run in every third slot, 0 to 300 (the one
     // starting at the very end included).

@@ -7,6 +7,7 @@
 
 #include "sched/credit.hpp"
 #include "tests/unit/sched_fixtures.hpp"
+#include "tools/sim/experiment.hpp"
 
 using namespace sched_test;
 
@@ -475,9 +476,8 @@ TEST(LockHolderAware, FairOverTimeLikeCreditAndMoreLockThroughput)
 {
     LockRun lha = lock_workload("lock-holder-aware");
     LockRun credit = lock_workload("credit");
-    auto jain2 = [](double a, double b) { return (a + b) * (a + b) / (2 * (a * a + b * b)); };
-    EXPECT_GE(jain2(lha.locky, lha.batch), 0.99) << lha.locky << " " << lha.batch;
-    EXPECT_GE(jain2(credit.locky, credit.batch), 0.99) << credit.locky << " " << credit.batch;
+    EXPECT_GE(sim::jain_index({lha.locky, lha.batch}), 0.99) << lha.locky << " " << lha.batch;
+    EXPECT_GE(sim::jain_index({credit.locky, credit.batch}), 0.99) << credit.locky << " " << credit.batch;
     EXPECT_NEAR(lha.locky / (lha.locky + lha.batch), credit.locky / (credit.locky + credit.batch), 0.03);
     // Lock holders preempted under credit leave their siblings spinning; here they are not.
     EXPECT_GT(double(lha.acquired), 1.5 * double(credit.acquired)) << lha.acquired << " " << credit.acquired;

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "tests/unit/sched_fixtures.hpp"
+#include "tools/sim/experiment.hpp"
 
 using namespace sched_test;
 
@@ -13,37 +14,6 @@ namespace {
 constexpr Ticks kSecond = 1'000'000;
 constexpr Ticks kSlice = 10'000;
 constexpr Ticks kThreshold = 3'000;  // params().costop_threshold
-
-[[maybe_unused]] double jain(const std::vector<double>& x)
-{
-    double sum = 0, squares = 0;
-    for (double v : x) {
-        sum += v;
-        squares += v * v;
-    }
-    return squares ? sum * sum / (double(x.size()) * squares) : 1.0;
-}
-
-// Runs `burst` ticks, then gives up its slice, forever.
-class Yielder final : public sim::Behaviour {
-public:
-    explicit Yielder(Ticks burst) : burst_(burst), left_(burst) {}
-    Ticks until_action(Ticks) override { return left_; }
-    void run(Ticks from, Ticks to) override
-    {
-        left_ -= to - from;
-        ran += to - from;
-    }
-    sim::Action act(Ticks) override
-    {
-        left_ = burst_;
-        return {sim::Action::yield, 0};
-    }
-    Ticks ran = 0;
-
-private:
-    Ticks burst_, left_;
-};
 
 // An independent model of the skew, from what the machine shows after every instant (between two
 // steps each vCPU stays as the earlier step left it): a vCPU's progress is the time it ran; its
@@ -324,7 +294,7 @@ TEST(RelaxedCo, TwoVmsOfTwoOnTwoPcpusGetEqualShares)
         std::vector<double> vms = {double(a0.ran + a1.ran), double(b0.ran + b1.ran)};
         EXPECT_EQ(vms[0] + vms[1], 10.0 * kSecond);
         EXPECT_NEAR(vms[0], 5.0 * kSecond, 0.01 * kSecond);
-        EXPECT_GT(jain(vms), 0.9999);
+        EXPECT_GT(sim::jain_index(vms), 0.9999);
     }
     // Each VM: a busy vCPU and one that computes 3 ms and sleeps 2 ms.
     {
@@ -342,7 +312,7 @@ TEST(RelaxedCo, TwoVmsOfTwoOnTwoPcpusGetEqualShares)
         EXPECT_GT(total_costop(m), 0u);
         std::vector<double> vms = {double(a0.ran + a1.ran), double(b0.ran + b1.ran)};
         EXPECT_NEAR(vms[0], 5.0 * kSecond, 0.01 * kSecond);
-        EXPECT_GT(jain(vms), 0.9999);
+        EXPECT_GT(sim::jain_index(vms), 0.9999);
     }
 }
 
