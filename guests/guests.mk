@@ -14,11 +14,15 @@ GUEST_CFLAGS := -m32 -march=i686 -std=gnu11 -O2 -g -Iguests/lib -Wall -Wextra -W
 GUEST_LDFLAGS := -m elf_i386 -nostdlib -static -no-pie -z max-page-size=4096 -z noexecstack --fatal-warnings \
     -T guests/lib/guest.ld
 GUEST_NAMES := $(sort $(basename $(notdir $(wildcard guests/*.c))))
+# The hostile-guest catalogue (guests/hostile/README.md): guests/hostile/NAME.c is built into
+# build/guests/hostile/NAME.elf with the same library and rules.
+HOSTILE_NAMES := $(sort $(basename $(notdir $(wildcard guests/hostile/*.c))))
 GUEST_ENTRY_OBJ := $(GUEST_BUILD)/lib/entry.asm.o
 GUEST_LIB_OBJS := $(patsubst guests/lib/%.c,$(GUEST_BUILD)/lib/%.o,$(wildcard guests/lib/*.c)) \
     $(patsubst guests/lib/%.asm,$(GUEST_BUILD)/lib/%.asm.o,$(filter-out guests/lib/entry.asm,$(wildcard guests/lib/*.asm)))
 GUEST_LIB := $(GUEST_BUILD)/lib/libguest.a
-GUEST_ELFS := $(patsubst %,$(GUEST_BUILD)/%.elf,$(GUEST_NAMES)) $(GUEST_BUILD)/realmode.bin
+GUEST_ELFS := $(patsubst %,$(GUEST_BUILD)/%.elf,$(GUEST_NAMES)) $(GUEST_BUILD)/realmode.bin \
+    $(patsubst %,$(GUEST_BUILD)/hostile/%.elf,$(HOSTILE_NAMES))
 
 $(GUEST_BUILD)/%.o: guests/%.c guests/guests.mk
 	@mkdir -p $(dir $@)
@@ -40,6 +44,7 @@ $(GUEST_BUILD)/%.elf: $(GUEST_BUILD)/%.o $(GUEST_ENTRY_OBJ) $(GUEST_LIB) guests/
 
 # A guest's own .asm file (long_mode's mode switch) is linked in when there is one.
 $(foreach g,$(GUEST_NAMES),$(if $(wildcard guests/$(g).asm),$(eval $(GUEST_BUILD)/$(g).elf: $(GUEST_BUILD)/$(g).asm.o)))
+$(foreach g,$(HOSTILE_NAMES),$(if $(wildcard guests/hostile/$(g).asm),$(eval $(GUEST_BUILD)/hostile/$(g).elf: $(GUEST_BUILD)/hostile/$(g).asm.o)))
 
 # Real mode: a flat binary, its last 16 bytes at 0xFFFF0 (reset vector F000:FFF0).
 $(GUEST_BUILD)/realmode.bin: guests/realmode.asm guests/guests.mk
