@@ -19,12 +19,6 @@ static u64 pml4[512] __attribute__((aligned(4096)));
 static u64 pdpt[512] __attribute__((aligned(4096)));
 static u64 pd[4][512] __attribute__((aligned(4096)));
 
-#define PTE_P 1ull
-#define PTE_W 2ull
-#define PTE_PWT 8ull
-#define PTE_PCD 0x10ull
-#define PTE_PS 0x80ull
-
 int main(void)
 {
     struct cpuid_regs e1 = cpuid(0x80000001, 0);

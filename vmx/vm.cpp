@@ -206,6 +206,7 @@ bool summarize()
         case VmEnd::debug_exit: console::info("vm {} ended: debug-exit {}", vm.name, vm.end_value); break;
         case VmEnd::hypercall: console::info("vm {} ended: exit hypercall {}", vm.name, vm.end_value); break;
         case VmEnd::triple_fault: console::info("vm {} ended: triple fault: {}", vm.name, vm.end_report); break;
+        case VmEnd::reset: console::info("vm {} ended: reset requested: {}", vm.name, vm.end_report); break;
         case VmEnd::fault: console::info("vm {} ended: stopped: {}", vm.name, vm.end_report); break;
         case VmEnd::running: console::info("vm {} ended: still running", vm.name); break;
         }

@@ -15,7 +15,7 @@
 
 constexpr size_t kMaxVms = guest_config::GuestList::kMaxGuests;
 
-enum class VmEnd : uint8_t { running, debug_exit, hypercall, triple_fault, fault };
+enum class VmEnd : uint8_t { running, debug_exit, hypercall, triple_fault, reset, fault };
 
 struct Vm {
     char name[guest_config::kMaxNameLength + 1];

@@ -3,6 +3,7 @@
 #include "arch/cpu.hpp"
 #include "arch/tsc.hpp"
 #include "drivers/console.hpp"
+#include "lib/format.hpp"
 #include "vmx/vm.hpp"
 
 namespace vm_devices {
@@ -14,6 +15,21 @@ void debug_exit_written(void* context, uint32_t value)
 {
     vms::end(*static_cast<Vm*>(context), VmEnd::debug_exit, value, nullptr);
 }
+
+void reset_requested(void* context, uint16_t port, uint8_t value)
+{
+    char report[64];
+    format_to(report, sizeof report, "port {:#x} <- 0x{:02x}", port, value);
+    vms::end(*static_cast<Vm*>(context), VmEnd::reset, 0, report);
+}
+
+// The PC hole as an empty bus (see vm_devices.hpp).
+bool hole_read(void*, uint64_t, uint8_t, uint64_t& value)
+{
+    value = ~0ull;
+    return true;
+}
+bool hole_write(void*, uint64_t, uint8_t, uint64_t) { return true; }
 
 // Wall-clock time for the RTC: the host's boot time plus TSC time since then.
 uint64_t now_ns(void*)
@@ -57,6 +73,11 @@ void init(Vm& vm)
     d.ports.add(d.cmos.handler());
     d.ports.add(d.firmware_config.handler());
     d.ports.add(io_bus::Handler{DebugConsole::kPort, 1, &vm, console_in, console_out});
+    d.reset = reset_ports::ResetPorts(reset_ports::Sink{reset_requested, &vm});
+    d.ports.add(d.reset.pci_config_handler());
+    d.ports.add(d.reset.keyboard_handler());
+    d.mmio.add(mmio_bus::Region{guest_memory::kLowRamEnd, guest_memory::kHighRamBase - guest_memory::kLowRamEnd,
+                                nullptr, hole_read, hole_write});
 }
 
 void print_guest_line(const Vm& vm, Str text)

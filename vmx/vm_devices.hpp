@@ -1,6 +1,9 @@
 // The devices every VM has, on one port bus: a 16550 UART at 0x3f8 and the 0xE9 debug console
-// (both printed as the VM's lines), QEMU's isa-debug-exit at 0xf4, CMOS/RTC at 0x70/0x71 and
-// fw_cfg at 0x510/0x511. Unclaimed ports read all ones, like an empty ISA bus.
+// (both printed as the VM's lines), QEMU's isa-debug-exit at 0xf4, CMOS/RTC at 0x70/0x71,
+// fw_cfg at 0x510/0x511 and the reset ports 0xCF9 and 0x64 (a reset request ends the VM with a
+// report). Unclaimed ports read all ones, like an empty ISA bus. On the MMIO bus: the PC hole
+// [640 KiB, 1 MiB), which reads all ones and ignores writes, like a PC without a VGA card or
+// option ROMs (OSes probe it for ROM signatures and BIOS tables; a blind VGA text writer runs on).
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -10,6 +13,7 @@
 #include "drivers/virtual/fw_cfg.hpp"
 #include "drivers/virtual/io_bus.hpp"
 #include "drivers/virtual/mmio_bus.hpp"
+#include "drivers/virtual/reset_ports.hpp"
 #include "drivers/virtual/uart16550.hpp"
 
 struct Vm;
@@ -24,7 +28,7 @@ struct DebugConsole {
 struct VmDevices {
     VmDevices()
         : uart(uart16550::Output{}), debug_exit(debug_exit::Sink{}), cmos(cmos_rtc::TimeSource{}, cmos_rtc::Config{}),
-          firmware_config(fw_cfg::Config{})
+          firmware_config(fw_cfg::Config{}), reset(reset_ports::Sink{})
     {
     }
 
@@ -34,6 +38,7 @@ struct VmDevices {
     debug_exit::DebugExit debug_exit;
     cmos_rtc::CmosRtc cmos;
     fw_cfg::FwCfg firmware_config;
+    reset_ports::ResetPorts reset;
     DebugConsole console{};
 };
 

@@ -222,6 +222,27 @@ extern volatile u32 smp_online;
 extern volatile u32 ap_next_slot;      /* times the trampoline was entered */
 void smp_print_missing(void);          /* "missing APs: ID..." (hold the console lock) */
 
+/* ---- paging (paging.c) ----------------------------------------------------------------------- */
+#define CR0_PG (1u << 31)
+#define CR4_PAE (1u << 5)
+#define PTE_P (1ull << 0)
+#define PTE_W (1ull << 1)
+#define PTE_PWT (1ull << 3)
+#define PTE_PCD (1ull << 4)
+#define PTE_PS (1ull << 7)
+#define PF_P (1u << 0) /* #PF error code (SDM Vol. 3A 4.7) */
+#define PF_W (1u << 1)
+#define PF_RSVD (1u << 3)
+#define PF_ID (1u << 4)
+/* PAE paging with the 4 GiB identity-mapped in 2 MiB pages (device pages from 0xFE000000 up
+ * uncacheable); then paging_pte() gives the 4 KiB PTE of any address, splitting its 2 MiB page
+ * the first time (at most 8 splits). Changes take effect after paging_flush() or invlpg(). */
+void paging_enable_pae(void);
+u64 *paging_pde(u32 linear);
+u64 *paging_pte(u32 linear);
+void paging_flush(void); /* reloads CR3 */
+static inline void invlpg(u32 linear) { __asm__ volatile("invlpg (%0)" : : "r"(linear) : "memory"); }
+
 /* ---- environment --------------------------------------------------------------------------- */
 /* CPUID leaf 0x40000000 says "MatryoshkaHV": checks of the hypervisor's own choices apply. */
 int under_matryoshka(void);
