@@ -5,7 +5,8 @@
 //   [0, 636 KiB)            RAM
 //   [636 KiB, 640 KiB)      ACPI region ("EBDA"): reserved, mapped; the hypervisor's firmware
 //                           tables (vmx/guest_acpi.hpp), found through the BDA word at 0x40E
-//   [640 KiB, 1 MiB)        VGA/BIOS hole: reserved, not mapped (accesses exit to the hypervisor)
+//   [640 KiB, 1 MiB)        VGA/BIOS hole: reserved, not mapped: emulated device memory that reads
+//                           all ones (vmx/vm_devices.hpp); GuestRam excludes its backing bytes
 //   [1 MiB, S)              RAM
 //   0xFEC00000, 0xFEE00000  IOAPIC and LAPIC pages: never RAM (S is at most 3 GiB)
 //

@@ -138,6 +138,10 @@ Vm* create(const guest_config::Guest& guest, FrameAllocator& frames, char* error
         return nullptr;
     }
     if (load_guest(*vm, guest, acpi, error, size)) return nullptr;
+    // The PC hole is device memory from now on (vm_devices: all ones), except a real-mode
+    // firmware region at its top, which EPT maps.
+    vm->ram.hole_start = guest_memory::kLowRamEnd;
+    vm->ram.hole_end = guest_memory::kHighRamBase - vm->layout.firmware_bytes;
     vm->ept_pointer = ept::build(vm->layout, vm->ram_physical, frames);
     vm->io_bitmaps = frames.allocate(2 * 4096);
     vm->msr_bitmap = frames.allocate(4096);
