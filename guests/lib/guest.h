@@ -217,6 +217,9 @@ int smp_wait_count(volatile u32 *counter, u32 target, u32 ms);
  * counts itself in smp_online and runs fn(its index in apic_ids) with IF=0, then halts with
  * interrupts on. Waits (bounded) for all of them; returns how many came online. */
 u32 smp_start_aps(const u32 *apic_ids, u32 n, void (*fn)(u32 cpu));
+/* smp_init, then every CPU of the MADT (at least 2) started on fn; FAIL if one does not come
+ * up. Returns the number of CPUs; fn gets the AP's index in the MADT. */
+u32 smp_start_all(void (*fn)(u32 cpu));
 extern volatile u32 smp_started[256]; /* by APIC ID: times an AP entered the image */
 extern volatile u32 smp_online;
 extern volatile u32 ap_next_slot;      /* times the trampoline was entered */

@@ -309,3 +309,19 @@ void smp_print_missing(void)
         if (cpu_ids[i] != smp_bsp_id && !smp_started[cpu_ids[i] & 0xff]) printf(" %u", cpu_ids[i]);
     printf("\n");
 }
+
+u32 smp_start_all(void (*fn)(u32 cpu))
+{
+    smp_init();
+    u32 ids[SMP_MAX_CPUS];
+    u32 n = acpi_madt_apic_ids(ids, SMP_MAX_CPUS);
+    if (n < 2) fail(EXIT_ASSERT, "%u CPUs in the ACPI MADT: this test needs at least 2", n);
+    if (n > SMP_MAX_CPUS) fail(EXIT_ASSERT, "%u CPUs in the MADT: at most %u supported", n, SMP_MAX_CPUS);
+    u32 online = smp_start_aps(ids, n, fn);
+    if (online < n - 1) {
+        console_lock();
+        smp_print_missing();
+        fail(EXIT_TIMEOUT, "only %u of %u APs came up", online, n - 1);
+    }
+    return n;
+}
