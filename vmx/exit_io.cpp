@@ -44,12 +44,18 @@ ExitAction string_io(Vcpu& vcpu, const IoExit& io)
     if (count == 0) return ExitAction::skip_instruction;
     bool down = vmcs::read(vmcs::FieldNatural::guest_rflags) & kDirectionFlag;
     int64_t step = down ? -int64_t(io.size) : int64_t(io.size);
-    uint64_t linear = vmcs::read(vmcs::FieldNatural::guest_linear_address);
+    unsigned index = io.in ? reg::rdi : reg::rsi;
+    // Element i is at segment base + ((rDI/rSI + i * step) mod 2^address bits), the linear
+    // address wrapping at 4 GiB outside 64-bit mode (SDM Vol. 1 3.3.7, Vol. 3A 3.4). The exit's
+    // linear address is the first element's: the base is what it adds to the offset.
+    uint64_t linear_mask = context.mode == CpuMode::long64 ? ~0ull : 0xffff'ffffull;
+    uint64_t base = vmcs::read(vmcs::FieldNatural::guest_linear_address) - (gpr[index] & mask);
     uint64_t batch = count < kMaxBatch ? count : kMaxBatch;
     auto access = io.in ? guest_paging::AccessKind::write : guest_paging::AccessKind::read;
     Vm& vm = *vcpu.vm;
     uint64_t done = 0;
-    for (; done < batch; ++done, linear += uint64_t(step)) {
+    for (; done < batch; ++done) {
+        uint64_t linear = (base + ((gpr[index] + uint64_t(step) * done) & mask)) & linear_mask;
         auto t = guest_paging::translate(context.paging, vm.ram, linear, access, context.cpl == 3);
         if (t.status == guest_paging::WalkStatus::page_fault) {
             if (done) break;  // finish what was done; the fault comes when the guest retries
@@ -75,8 +81,8 @@ ExitAction string_io(Vcpu& vcpu, const IoExit& io)
             vm.devices.ports.dispatch_out(io.port, io.size, value);
         }
     }
-    unsigned index = io.in ? reg::rdi : reg::rsi;
     gpr[index] = (gpr[index] & ~mask) | ((gpr[index] + uint64_t(step) * done) & mask);
+    if (vms::ended(vm)) return ExitAction::stop;  // an OUTS to the debug-exit or a reset port
     if (!io.rep) return ExitAction::skip_instruction;
     gpr[reg::rcx] = (gpr[reg::rcx] & ~mask) | ((gpr[reg::rcx] - done) & mask);
     // Not finished: leave RIP on the instruction so the guest executes the rest.
