@@ -200,6 +200,20 @@ void pic_disable(void);
  * of RIP, CR2). Interrupts stay off meanwhile. */
 int long64_call(void (*fn64)(void), void *arg);
 u32 long64_pml4(void);
+/* One instruction in 64-bit mode, for long64_call with a struct long64_op: RDMSR/WRMSR of
+ * `index` (value in/out), MOV to CR0/CR3/CR4/CR8 of `value`, MOV from CR8 into `value`, MOV to
+ * CR0/CR4 from compatibility mode with EAX = low half of `value` and RAX = all of it, VMCALL with
+ * RAX = value, RBX = args[0], RCX = args[1] (result into value). */
+struct long64_op {
+    u32 index, pad;
+    u64 value;
+    u64 args[2];
+};
+void long64_rdmsr(void), long64_wrmsr(void), long64_write_cr0(void), long64_write_cr3(void);
+void long64_write_cr4(void), long64_write_cr8(void), long64_read_cr8(void), long64_vmcall(void);
+void long64_compat_write_cr0(void), long64_compat_write_cr4(void);
+/* long64_call(fn64, {index, value}); *value updated (reads); 0 or the vector + 1. */
+int long64_op(void (*fn64)(void), u32 index, u64 *value);
 
 /* ---- local APIC (xAPIC MMIO) -------------------------------------------------------------- */
 #define LAPIC_BASE 0xfee00000u

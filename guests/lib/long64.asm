@@ -189,4 +189,83 @@ compat:
     pop ebp
     ret
 
+; ---- one-instruction routines for long64_call, arg = struct long64_op (guest.h) -------------
+; { u32 index; u32 pad; u64 value; u64 args[2]; }: the MSR, or the value to write / read back.
+OP_INDEX  equ 0
+OP_VALUE  equ 8
+OP_ARG0   equ 16
+OP_ARG1   equ 24
+bits 64
+global long64_rdmsr, long64_wrmsr, long64_write_cr0, long64_write_cr3, long64_write_cr4
+global long64_write_cr8, long64_read_cr8, long64_compat_write_cr0, long64_compat_write_cr4
+global long64_vmcall
+long64_rdmsr:
+    mov ecx, [rdi + OP_INDEX]
+    rdmsr
+    mov [rdi + OP_VALUE], eax
+    mov [rdi + OP_VALUE + 4], edx
+    ret
+long64_wrmsr:
+    mov ecx, [rdi + OP_INDEX]
+    mov eax, [rdi + OP_VALUE]
+    mov edx, [rdi + OP_VALUE + 4]
+    wrmsr
+    ret
+long64_write_cr0:
+    mov rax, [rdi + OP_VALUE]
+    mov cr0, rax
+    ret
+long64_write_cr3:
+    mov rax, [rdi + OP_VALUE]
+    mov cr3, rax
+    ret
+long64_write_cr4:
+    mov rax, [rdi + OP_VALUE]
+    mov cr4, rax
+    ret
+long64_write_cr8:
+    mov rax, [rdi + OP_VALUE]
+    mov cr8, rax
+    ret
+long64_read_cr8:
+    mov rax, cr8
+    mov [rdi + OP_VALUE], rax
+    ret
+; VMCALL with RAX = value, RBX = args[0], RCX = args[1] (64-bit); the result into value.
+long64_vmcall:
+    push rbx
+    mov rax, [rdi + OP_VALUE]
+    mov rbx, [rdi + OP_ARG0]
+    mov rcx, [rdi + OP_ARG1]
+    vmcall
+    mov [rdi + OP_VALUE], rax
+    pop rbx
+    ret
+; MOV to CR0/CR4 from compatibility mode, where the operand is EAX (SDM Vol. 2B "MOV—Move
+; to/from Control Registers": 32-bit outside 64-bit mode) while RAX holds all 64 bits of value.
+long64_compat_write_cr0:
+    mov rax, [rdi + OP_VALUE]
+    push CODE32
+    lea rcx, [.compat]
+    push rcx
+    retfq
+bits 32
+.compat:
+    mov cr0, eax
+    jmp CODE64:long64_back
+bits 64
+long64_compat_write_cr4:
+    mov rax, [rdi + OP_VALUE]
+    push CODE32
+    lea rcx, [.compat]
+    push rcx
+    retfq
+bits 32
+.compat:
+    mov cr4, eax
+    jmp CODE64:long64_back
+bits 64
+long64_back:
+    ret
+
 section .note.GNU-stack noalloc noexec nowrite progbits

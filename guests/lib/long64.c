@@ -29,3 +29,11 @@ int long64_call(void (*fn64)(void), void *arg)
     last_fault.vector = 0xffffffff;
     return (int)long64_enter(long64_pml4(), (u32)(uintptr_t)fn64, (u32)(uintptr_t)arg);
 }
+
+int long64_op(void (*fn64)(void), u32 index, u64 *value)
+{
+    struct long64_op op = {index, 0, *value, {0, 0}};
+    int f = long64_call(fn64, &op);
+    *value = op.value;
+    return f;
+}
