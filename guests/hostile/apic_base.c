@@ -6,6 +6,8 @@
  * "x2APIC State Transitions", Figure 11-27); the register page follows the base (11.4.5
  * "Relocating the Local APIC Registers"); re-enabled after being disabled the APIC is in its
  * power-up state but for the ID: SVR 0xFF (software-disabled), every LVT masked, TPR 0 (11.4.3).
+ * (The vacated or disabled page is not touched: what answers there is the memory scenarios'
+ * business; Matryoshka ends a VM that accesses guest-physical space it does not own.)
  * expect: contained
  */
 #include "guest.h"
@@ -39,7 +41,6 @@ int main(void)
     CHECK(mmio_read32(NEW_BASE + LAPIC_VERSION) == version && mmio_read32(NEW_BASE + LAPIC_TPR) == 0x30,
           "relocated to 0xFED00000: version 0x%x and TPR 0x%x read there", mmio_read32(NEW_BASE + LAPIC_VERSION),
           mmio_read32(NEW_BASE + LAPIC_TPR));
-    note("0xFEE00030 after the move reads 0x%x", mmio_read32(LAPIC_BASE + LAPIC_VERSION));
     mmio_write32(NEW_BASE + LAPIC_TPR, 0x40);
     wrmsr(MSR_APIC_BASE, base);
     CHECK(lapic_read(LAPIC_TPR) == 0x40, "back at 0xFEE00000, TPR 0x40 written at the new base (0x%x)",
@@ -49,7 +50,6 @@ int main(void)
     lapic_write(LAPIC_LVT_TIMER, 0x40);
     wrmsr(MSR_APIC_BASE, base & ~(u64)APIC_EN);
     CHECK(!(rdmsr(MSR_APIC_BASE) & APIC_EN), "disabled (0x%llx)", rdmsr(MSR_APIC_BASE));
-    note("0xFEE00030 while disabled reads 0x%x", lapic_read(LAPIC_VERSION));
     if (cpuid(1, 0).ecx & CPUID1_ECX_X2APIC) {
         f = wrmsr_fault(MSR_APIC_BASE, base | APIC_EXTD);
         CHECK(f == 13 + 1, "disabled -> x2APIC raises #GP (%s)", f ? vector_name(f - 1) : "no fault");
