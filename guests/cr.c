@@ -19,29 +19,12 @@ TEST("cr");
 #define CR0_CD (1u << 30)
 #define CR0_PG (1u << 31)
 
-static u32 cr_value;
-static void set_cr0(void *p) { (void)p; write_cr0(cr_value); }
-static void set_cr4(void *p) { (void)p; write_cr4(cr_value); }
-
-/* 0 when the write went through, else the vector + 1. */
-static int try_cr0(u32 v)
-{
-    cr_value = v;
-    return try_call(set_cr0, 0) ? (int)last_fault.vector + 1 : 0;
-}
-
-static int try_cr4(u32 v)
-{
-    cr_value = v;
-    return try_call(set_cr4, 0) ? (int)last_fault.vector + 1 : 0;
-}
-
 static void cr0_round_trip(const char *name, u32 bit)
 {
     u32 saved = read_cr0();
-    int f1 = try_cr0(saved ^ bit);
+    int f1 = write_cr0_fault(saved ^ bit);
     u32 toggled = read_cr0();
-    int f2 = try_cr0(saved);
+    int f2 = write_cr0_fault(saved);
     u32 back = read_cr0();
     CHECK(!f1 && !f2 && (toggled & bit) == ((saved ^ bit) & bit) && back == saved,
           "CR0.%s round trip: 0x%x -> 0x%x -> 0x%x", name, saved, toggled, back);
@@ -54,11 +37,11 @@ static void cr4_round_trip(const char *name, u32 bit, int supported)
         return;
     }
     u32 saved = read_cr4();
-    int f1 = try_cr4(saved | bit);
+    int f1 = write_cr4_fault(saved | bit);
     u32 set = read_cr4();
-    int f2 = try_cr4(saved & ~bit);
+    int f2 = write_cr4_fault(saved & ~bit);
     u32 clear = read_cr4();
-    try_cr4(saved);
+    write_cr4_fault(saved);
     CHECK(!f1 && !f2 && (set & bit) && !(clear & bit), "CR4.%s round trip: set 0x%x, clear 0x%x%s", name, set, clear,
           f1 || f2 ? " (faulted)" : "");
 }
@@ -72,18 +55,18 @@ int main(void)
 
     /* Caching: CD=1 alone, CD=1 NW=1, back to 0; NW=1 with CD=0 is a #GP (SDM Vol. 3 2.5). */
     u32 base = cr0 & ~(CR0_CD | CR0_NW);
-    int f = try_cr0(base | CR0_CD);
+    int f = write_cr0_fault(base | CR0_CD);
     u32 v = read_cr0();
     CHECK(!f && (v & (CR0_CD | CR0_NW)) == CR0_CD, "CR0.CD=1 NW=0 reads back as written (0x%x)", v);
-    f = try_cr0(base | CR0_CD | CR0_NW);
+    f = write_cr0_fault(base | CR0_CD | CR0_NW);
     v = read_cr0();
     CHECK(!f && (v & (CR0_CD | CR0_NW)) == (CR0_CD | CR0_NW), "CR0.CD=1 NW=1 reads back as written (0x%x)", v);
-    f = try_cr0(base | CR0_NW);
+    f = write_cr0_fault(base | CR0_NW);
     CHECK_HV(f == 13 + 1, "CR0.NW=1 with CD=0 raises #GP (%s)", f ? vector_name((u32)f - 1) : "no fault");
-    try_cr0(base);
+    write_cr0_fault(base);
     v = read_cr0();
     CHECK(!(v & (CR0_CD | CR0_NW)), "CR0.CD/NW cleared again (0x%x)", v);
-    try_cr0(cr0);
+    write_cr0_fault(cr0);
 
     cr0_round_trip("NE", CR0_NE);
     cr0_round_trip("WP", CR0_WP);
@@ -112,11 +95,11 @@ int main(void)
     if (qemu_tcg) {
         skip_native("setting CR4.VMXE (QEMU TCG 7.2 spins on that MOV to CR4)");
     } else if (!(l1.ecx & CPUID1_ECX_VMX)) {
-        f = try_cr4(cr4 | (1u << 13));
+        f = write_cr4_fault(cr4 | (1u << 13));
         CHECK_HV(f == 13 + 1, "setting CR4.VMXE with VMX hidden raises #GP (%s)",
                  f ? vector_name((u32)f - 1) : "no fault");
         v = read_cr4();
-        try_cr4(cr4);
+        write_cr4_fault(cr4);
         CHECK(!(v & (1u << 13)), "CR4.VMXE still reads 0 (0x%x)", v);
     } else {
         skip_native("setting CR4.VMXE (this CPU reports VMX)");
@@ -124,14 +107,14 @@ int main(void)
     if (qemu_tcg) {
         skip_native("setting CR4.SMXE and reserved CR4 bit 15 (QEMU TCG spins on them too)");
     } else if (!(l1.ecx & CPUID1_ECX_SMX)) {
-        f = try_cr4(cr4 | (1u << 14));
-        try_cr4(cr4);
+        f = write_cr4_fault(cr4 | (1u << 14));
+        write_cr4_fault(cr4);
         CHECK_HV(f == 13 + 1, "setting CR4.SMXE with SMX hidden raises #GP (%s)",
                  f ? vector_name((u32)f - 1) : "no fault");
     }
     if (!qemu_tcg) {
-        f = try_cr4(cr4 | (1u << 15));
-        try_cr4(cr4);
+        f = write_cr4_fault(cr4 | (1u << 15));
+        write_cr4_fault(cr4);
         CHECK_HV(f == 13 + 1, "setting reserved CR4 bit 15 raises #GP (%s)", f ? vector_name((u32)f - 1) : "no fault");
     }
 

@@ -9,48 +9,16 @@
 
 TEST("msr");
 
-struct msr_op {
-    u32 msr;
-    u64 value;
-};
-
-static void do_rdmsr(void *p)
-{
-    struct msr_op *op = p;
-    op->value = rdmsr(op->msr);
-}
-
-static void do_wrmsr(void *p)
-{
-    struct msr_op *op = p;
-    wrmsr(op->msr, op->value);
-}
-
-/* 0: no fault (value read into *value), else the exception vector + 1. */
-static int try_rdmsr(u32 msr, u64 *value)
-{
-    struct msr_op op = {msr, 0};
-    if (try_call(do_rdmsr, &op)) return (int)last_fault.vector + 1;
-    *value = op.value;
-    return 0;
-}
-
-static int try_wrmsr(u32 msr, u64 value)
-{
-    struct msr_op op = {msr, value};
-    return try_call(do_wrmsr, &op) ? (int)last_fault.vector + 1 : 0;
-}
-
 static void round_trip(const char *name, u32 msr, u64 test_value)
 {
     u64 saved, back = 0;
-    int f = try_rdmsr(msr, &saved);
+    int f = rdmsr_fault(msr, &saved);
     if (!CHECK(!f, "%s (0x%x) readable", name, msr)) return;
-    f = try_wrmsr(msr, test_value);
+    f = wrmsr_fault(msr, test_value);
     if (!CHECK(!f, "%s write 0x%llx accepted", name, test_value)) return;
-    try_rdmsr(msr, &back);
+    rdmsr_fault(msr, &back);
     CHECK(back == test_value, "%s round trip: wrote 0x%llx, read 0x%llx", name, test_value, back);
-    CHECK(!try_wrmsr(msr, saved), "%s restored to 0x%llx", name, saved);
+    CHECK(!wrmsr_fault(msr, saved), "%s restored to 0x%llx", name, saved);
 }
 
 /* Under Matryoshka the access must #GP; natively report what happened and skip. */
@@ -70,39 +38,39 @@ int main(void)
     u64 v = 0;
 
     /* IA32_PAT: power-up value 0x0007040600070406 (SDM Vol. 3 11.12.4), nothing changed it yet. */
-    int f = try_rdmsr(MSR_PAT, &v);
+    int f = rdmsr_fault(MSR_PAT, &v);
     CHECK(!f && v == 0x0007040600070406ull, "IA32_PAT reads its reset value 0x0007040600070406 (0x%llx)", v);
     round_trip("IA32_PAT", MSR_PAT, 0x0001050600070406ull);
     /* A reserved memory type (2) in PA0 is a #GP. */
-    CHECK_HV(try_wrmsr(MSR_PAT, 0x0007040600070402ull) == 13 + 1, "IA32_PAT with reserved type 2 raises #GP");
+    CHECK_HV(wrmsr_fault(MSR_PAT, 0x0007040600070402ull) == 13 + 1, "IA32_PAT with reserved type 2 raises #GP");
 
     /* IA32_EFER.SCE (bit 0). */
     u64 efer = 0;
-    if (CHECK(!try_rdmsr(MSR_EFER, &efer), "IA32_EFER readable (0x%llx)", efer)) {
+    if (CHECK(!rdmsr_fault(MSR_EFER, &efer), "IA32_EFER readable (0x%llx)", efer)) {
         CHECK(!(efer & (1u << 10)), "IA32_EFER.LMA is 0 in protected mode");
         u64 back = 0;
-        int w = try_wrmsr(MSR_EFER, efer | 1);
-        try_rdmsr(MSR_EFER, &back);
+        int w = wrmsr_fault(MSR_EFER, efer | 1);
+        rdmsr_fault(MSR_EFER, &back);
         CHECK(!w && (back & 1), "IA32_EFER.SCE set reads back 1 (0x%llx)", back);
-        w = try_wrmsr(MSR_EFER, efer & ~1ull);
-        try_rdmsr(MSR_EFER, &back);
+        w = wrmsr_fault(MSR_EFER, efer & ~1ull);
+        rdmsr_fault(MSR_EFER, &back);
         CHECK(!w && !(back & 1), "IA32_EFER.SCE clear reads back 0 (0x%llx)", back);
-        try_wrmsr(MSR_EFER, efer);
+        wrmsr_fault(MSR_EFER, efer);
         /* Bit 1 is reserved. */
-        CHECK_HV(try_wrmsr(MSR_EFER, efer | 2) == 13 + 1, "IA32_EFER reserved bit 1 raises #GP");
-        try_wrmsr(MSR_EFER, efer);
+        CHECK_HV(wrmsr_fault(MSR_EFER, efer | 2) == 13 + 1, "IA32_EFER reserved bit 1 raises #GP");
+        wrmsr_fault(MSR_EFER, efer);
     }
 
     /* IA32_TSC (0x10): readable, monotonic, and the same clock as RDTSC. */
     u64 t0 = 0, t1 = 0, t2 = 0;
-    f = try_rdmsr(MSR_TSC, &t0);
+    f = rdmsr_fault(MSR_TSC, &t0);
     t1 = rdtsc();
-    try_rdmsr(MSR_TSC, &t2);
+    rdmsr_fault(MSR_TSC, &t2);
     CHECK(!f, "IA32_TSC readable (0x%llx)", t0);
     CHECK_HV(t0 < t1 && t1 < t2, "IA32_TSC and RDTSC monotonic: 0x%llx < 0x%llx < 0x%llx", t0, t1, t2);
 
     /* IA32_APIC_BASE: 0xFEE00000 | EN (bit 11) | BSP (bit 8); x2APIC mode (bit 10) off. */
-    f = try_rdmsr(MSR_APIC_BASE, &v);
+    f = rdmsr_fault(MSR_APIC_BASE, &v);
     CHECK(!f && (v & ~0xfffull) == 0xfee00000ull, "IA32_APIC_BASE base is 0xFEE00000 (0x%llx)", v);
     CHECK((v & (1u << 8)) && (v & (1u << 11)), "IA32_APIC_BASE BSP and EN bits set");
     CHECK(!(v & (1u << 10)), "IA32_APIC_BASE x2APIC mode off at start");
@@ -114,17 +82,17 @@ int main(void)
 
     /* The hypervisor's own choices. */
     v = 0;
-    f = try_rdmsr(0x12345678, &v);
+    f = rdmsr_fault(0x12345678, &v);
     expect_gp("rdmsr of unknown MSR 0x12345678", f, v);
-    f = try_wrmsr(0x12345678, 0);
+    f = wrmsr_fault(0x12345678, 0);
     expect_gp("wrmsr of unknown MSR 0x12345678", f, 0);
     v = 0;
-    f = try_rdmsr(MSR_VMX_BASIC, &v);
+    f = rdmsr_fault(MSR_VMX_BASIC, &v);
     expect_gp("rdmsr of IA32_VMX_BASIC (0x480) with VMX hidden", f, v);
     v = 0;
-    if (!try_rdmsr(MSR_FEATURE_CONTROL, &v)) note("IA32_FEATURE_CONTROL reads 0x%llx", v);
+    if (!rdmsr_fault(MSR_FEATURE_CONTROL, &v)) note("IA32_FEATURE_CONTROL reads 0x%llx", v);
     else note("IA32_FEATURE_CONTROL read raises %s", vector_name(last_fault.vector));
-    f = try_wrmsr(MSR_FEATURE_CONTROL, v | 5);
+    f = wrmsr_fault(MSR_FEATURE_CONTROL, v | 5);
     expect_gp("wrmsr of IA32_FEATURE_CONTROL", f, v | 5);
     finish();
 }

@@ -186,7 +186,8 @@ struct ControlRequests {
 // What Matryoshka asks for. Required: what it cannot run without. Optional: used when present.
 // IA-32e mode guest is not requested: it follows the guest's EFER.LMA and is set per VM entry.
 // Why each required bit: external interrupts and NMIs belong to the host, never the guest;
-// HLT blocks the vCPU; MONITOR/MWAIT and RDPMC are hidden from guests (#UD/#GP are injected);
+// HLT blocks the vCPU; TSC offsetting gives each vCPU the TSC it writes (IA32_TSC,
+// IA32_TSC_ADJUST) without moving anyone else's; MONITOR/MWAIT and RDPMC are hidden from guests (#UD/#GP are injected);
 // CR8 exits keep a 64-bit guest's TPR writes off the physical APIC (no TPR shadow is used);
 // EFER and PAT are switched on every entry and exit; acknowledging the interrupt on exit keeps
 // a host interrupt from staying pending and exiting again at once.
@@ -194,7 +195,7 @@ constexpr ControlRequests matryoshka_controls = {
     .pin = {pin::external_interrupt_exiting | pin::nmi_exiting, pin::preemption_timer | pin::virtual_nmis, 0},
     .proc = {proc::hlt_exiting | proc::use_io_bitmaps | proc::use_msr_bitmaps | proc::activate_secondary |
                  proc::cr8_load_exiting | proc::cr8_store_exiting | proc::mwait_exiting | proc::monitor_exiting |
-                 proc::rdpmc_exiting,
+                 proc::rdpmc_exiting | proc::use_tsc_offsetting,
              0, proc::cr3_load_exiting | proc::cr3_store_exiting},
     .proc2 = {proc2::enable_ept | proc2::unrestricted_guest,
               proc2::enable_vpid | proc2::pause_loop_exiting | proc2::enable_rdtscp | proc2::enable_invpcid |

@@ -75,15 +75,19 @@ ExitAction handle_cr_access(Vcpu& vcpu, uint64_t q)
     const vmx::CrConfig& config = vmx::platform().cr;
     uint64_t rsp = vmcs::read(FieldNatural::guest_rsp);
     uint64_t& operand = gpr_slot(vcpu, index, rsp);
+    vmx::CrState s = state();
+    // Outside 64-bit mode the operand is 32 bits (SDM Vol. 2B "MOV—Move to/from Control
+    // Registers"): bits 63:32 of the register, left over from 64-bit code, play no part.
+    uint64_t value = (s.efer & vmx::efer::lma) && s.cs_l ? operand : uint32_t(operand);
     switch (type) {
-    case clts: return apply(vcpu, 0, vmx::clts(config, state()));
-    case lmsw: return apply(vcpu, 0, vmx::lmsw(config, state(), uint16_t(q >> 16)));
+    case clts: return apply(vcpu, 0, vmx::clts(config, s));
+    case lmsw: return apply(vcpu, 0, vmx::lmsw(config, s, uint16_t(q >> 16)));
     case mov_to_cr:
-        if (cr == 0) return apply(vcpu, 0, vmx::write_cr0(config, state(), operand));
-        if (cr == 4) return apply(vcpu, 4, vmx::write_cr4(config, state(), operand));
+        if (cr == 0) return apply(vcpu, 0, vmx::write_cr0(config, s, value));
+        if (cr == 4) return apply(vcpu, 4, vmx::write_cr4(config, s, value));
         if (cr == 8) {
-            if (operand >> 4) return inject_gp(vcpu);  // CR8 bits 63:4 are reserved
-            vcpu.lapic.set_tpr(uint8_t(operand << 4));
+            if (value >> 4) return inject_gp(vcpu);  // CR8 bits 63:4 are reserved
+            vcpu.lapic.set_tpr(uint8_t(value << 4));
             return ExitAction::skip_instruction;
         }
         break;

@@ -71,7 +71,10 @@ ExitAction handle_wrmsr(Vcpu& vcpu, uint64_t)
     case MsrSync::none: break;
     case MsrSync::vmcs: sync_vmcs(index, r.value); break;
     case MsrSync::processor: cpu::wrmsr(index, r.value); break;
-    case MsrSync::tsc_offset: vmcs::write(vmcs::Field64::tsc_offset, r.value); break;
+    case MsrSync::tsc_offset:
+        vmcs::write(vmcs::Field64::tsc_offset, r.value);
+        vcpu.lapic.set_tsc_offset(r.value, now);  // IA32_TSC_DEADLINE compares with the moved TSC
+        break;
     }
     return ExitAction::skip_instruction;
 }

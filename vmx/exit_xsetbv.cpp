@@ -1,10 +1,13 @@
 // XSETBV (SDM Vol. 2D "XSETBV"; Vol. 1 13.3 "Enabling the XSAVE Feature Set and XSAVE-Enabled
-// Features"). CPL and CR4.OSXSAVE are checked by the CPU before the exit; the value's rules are
-// the hypervisor's to apply. The guest's XCR0 lives in the register itself: the hypervisor
+// Features"). CR4.OSXSAVE (#UD) and the CPL (#GP) come before the exit on Intel processors (SDM
+// Vol. 3C 26.1.1), but not in every implementation (Bochs 2.7 exits first): the CPL is checked
+// again here, since a CPL 3 write would change the XCR0 of the guest's kernel. The value's rules
+// are the hypervisor's to apply. The guest's XCR0 lives in the register itself: the hypervisor
 // never uses extended state.
 #include "vmx/guest_cpuid.hpp"
 #include "vmx/events.hpp"
 #include "vmx/exit_handlers.hpp"
+#include "vmx/guest_context.hpp"
 
 namespace {
 
@@ -28,7 +31,7 @@ ExitAction handle_xsetbv(Vcpu& vcpu, uint64_t)
     uint64_t value = (gpr[reg::rdx] << 32) | uint32_t(gpr[reg::rax]);
     // Only components the guest's CPUID shows: the host may have more (MPX, AMX) that are hidden.
     uint64_t supported = vmx::guest_xcr0_allowed(guest_cpuid::query(vcpu, 0xd, 0));
-    if (uint32_t(gpr[reg::rcx]) != 0 || !valid_xcr0(value, supported)) {
+    if (guest_context::cpl() != 0 || uint32_t(gpr[reg::rcx]) != 0 || !valid_xcr0(value, supported)) {
         events::inject_exception(vcpu, events::vector::gp, 0);
         return ExitAction::resume;
     }

@@ -31,7 +31,7 @@ mmio_emulation::GuestContext read(const Vcpu& vcpu)
     else if ((p.efer & vmx::efer::lma) && (cs & vmx::ar::l)) c.mode = CpuMode::long64;
     else c.mode = (cs & vmx::ar::db) ? CpuMode::protected32 : CpuMode::protected16;
     uint32_t ss = vmcs::read(vmcs::Field32::guest_ss_access);
-    c.cpl = (ss >> vmx::ar::dpl_shift) & 3;
+    c.cpl = uint8_t(cpl());
     c.stack_address_size = (ss & vmx::ar::db) ? 4 : 2;  // SS.B outside 64-bit mode
     const FieldNatural bases[] = {FieldNatural::guest_es_base, FieldNatural::guest_cs_base,
                                   FieldNatural::guest_ss_base, FieldNatural::guest_ds_base,
@@ -40,6 +40,8 @@ mmio_emulation::GuestContext read(const Vcpu& vcpu)
     c.ram = &vcpu.vm->ram;
     return c;
 }
+
+unsigned cpl() { return (vmcs::read(vmcs::Field32::guest_ss_access) >> vmx::ar::dpl_shift) & 3; }
 
 uint64_t cr0()
 {

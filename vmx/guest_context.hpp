@@ -14,5 +14,7 @@ void store_vmcs_registers(const Vcpu& vcpu);
 // read shadow (SDM Vol. 3C 25.6.6).
 uint64_t cr0();
 uint64_t cr4();
+// The guest's current privilege level: SS.DPL (SDM Vol. 3C 25.4.1).
+unsigned cpl();
 
 }  // namespace guest_context

@@ -3,16 +3,12 @@
 #include "arch/cpu.hpp"
 #include "drivers/console.hpp"
 #include "vmx/exit_handlers.hpp"
+#include "vmx/guest_context.hpp"
 #include "vmx/scheduling.hpp"
 #include "vmx/vm.hpp"
 #include "vmx/vmcs.hpp"
 
 namespace {
-
-unsigned current_privilege_level()
-{
-    return (vmcs::read(vmcs::Field32::guest_ss_access) >> 5) & 3;  // SS.DPL is the CPL
-}
 
 int64_t console_write(Vm& vm, uint64_t address, uint64_t length)
 {
@@ -34,7 +30,7 @@ ExitAction handle_vmcall(Vcpu& vcpu, uint64_t)
 {
     uint64_t* gpr = vcpu.regs.gpr;
     int64_t result = hypercall::unknown_function;
-    if (current_privilege_level() != 0) {
+    if (guest_context::cpl() != 0) {
         result = hypercall::not_permitted;
     } else if (gpr[reg::rax] == hypercall::console_write) {
         result = console_write(*vcpu.vm, gpr[reg::rbx], gpr[reg::rcx]);

@@ -8,6 +8,7 @@
 #include "lib/format.hpp"
 #include "vmx/events.hpp"
 #include "vmx/exit_handlers.hpp"
+#include "vmx/guest_context.hpp"
 #include "vmx/interrupts.hpp"
 #include "vmx/ipi.hpp"
 #include "vmx/scheduling.hpp"
@@ -168,7 +169,7 @@ ExitAction run_once(PerCpu& cpu, Vcpu& vcpu, uint64_t deadline)
 // SDM Vol. 3C 24.4.1) and RFLAGS.IF at the last exit.
 void note_hints(Vcpu& vcpu)
 {
-    vcpu.entity.hints.kernel_mode = ((vmcs::read(vmcs::Field32::guest_ss_access) >> 5) & 3) == 0;
+    vcpu.entity.hints.kernel_mode = guest_context::cpl() == 0;
     vcpu.entity.hints.interrupts_off = !(vmcs::read(vmcs::FieldNatural::guest_rflags) & kInterruptFlag);
 }
 

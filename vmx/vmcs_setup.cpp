@@ -107,7 +107,7 @@ void write_controls(Vcpu& vcpu, const vmx::StartState& start)
     vmcs::write(Field64::io_bitmap_b, vm.io_bitmaps + 4096);
     vmcs::write(Field64::msr_bitmap, vm.msr_bitmap);
     vmcs::write(Field64::ept_pointer, vm.ept_pointer);
-    vmcs::write(Field64::tsc_offset, 0);
+    vmcs::write(Field64::tsc_offset, vcpu.msrs.tsc_offset);  // INIT does not reset the TSC
     if (p.controls.proc2.value & vmx::proc2::enable_vpid) vmcs::write(Field16::vpid, vcpu.vpid);
     if (p.controls.proc2.value & vmx::proc2::pause_loop_exiting) {
         vmcs::write(Field32::ple_gap, kPleGap);

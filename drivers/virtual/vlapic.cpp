@@ -208,16 +208,35 @@ uint32_t Vlapic::current_count(uint64_t now) const
 uint64_t Vlapic::next_deadline() const
 {
     if (mode() == Mode::disabled || (lvt_[0] & kLvtMask)) return kNoDeadline;
-    if (timer_mode() == TimerMode::tsc_deadline) return deadline_ ? deadline_ : kNoDeadline;
+    if (timer_mode() == TimerMode::tsc_deadline) return deadline_ ? host_deadline_ : kNoDeadline;
     if (!count_running_) return kNoDeadline;
     return count_start_ + period();
+}
+
+// The guest TSC is compared with the deadline continuously ("TSC-Deadline Mode"): a deadline
+// it has reached fires at once, a later one when the host TSC has advanced by the difference.
+void Vlapic::arm_deadline(uint64_t guest_deadline, uint64_t now)
+{
+    deadline_ = guest_deadline;
+    uint64_t guest_now = now + tsc_offset_;
+    uint64_t ahead = guest_deadline <= guest_now ? 0 : guest_deadline - guest_now;
+    host_deadline_ = ahead > kNoDeadline - now ? kNoDeadline : now + ahead;  // saturated: never
+}
+
+void Vlapic::set_tsc_offset(uint64_t offset, uint64_t now)
+{
+    update(now);
+    tsc_offset_ = offset;
+    if (!deadline_) return;
+    arm_deadline(deadline_, now);
+    update(now);
 }
 
 void Vlapic::update(uint64_t now)
 {
     if (mode() == Mode::disabled) return;
     if (timer_mode() == TimerMode::tsc_deadline) {
-        if (deadline_ == 0 || now < deadline_) return;
+        if (deadline_ == 0 || now < host_deadline_) return;
         deadline_ = 0;  // the timer disarms itself and the MSR reads 0 again
     } else {
         if (!count_running_) return;
@@ -477,7 +496,7 @@ MsrResult Vlapic::write_msr(uint32_t msr, uint64_t value, uint64_t now)
     if (msr == kMsrTscDeadline) {
         // Ignored outside TSC-deadline mode; 0 disarms; a deadline already past fires at once.
         if (mode() != Mode::disabled && timer_mode() == TimerMode::tsc_deadline) {
-            deadline_ = value;
+            arm_deadline(value, now);
             update(now);
         }
         return MsrResult::ok;

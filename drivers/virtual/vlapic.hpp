@@ -1,12 +1,15 @@
 // Virtual local APIC of one vCPU: the xAPIC register page (MMIO), the x2APIC MSRs, the timer
 // (one-shot, periodic, TSC-deadline) and interrupt acceptance/delivery. A pure model: the
-// hypervisor feeds it guest accesses and the guest TSC (`now`), injects what
+// hypervisor feeds it guest accesses and the time (`now`), injects what
 // highest_deliverable() returns and routes IPIs the model cannot deliver itself.
 //
 // References are to the Intel SDM Vol. 3A chapter "Advanced Programmable Interrupt Controller
 // (APIC)" by section name (the chapter number changed between editions).
 //
-// `now` is the guest TSC and must not go backwards between calls on one object. Every register
+// `now` is the host TSC and must not go backwards between calls on one object: the one-shot and
+// periodic timers count bus clocks, which guest TSC writes do not move. IA32_TSC_DEADLINE holds
+// a guest TSC value, the host TSC plus the offset set_tsc_offset() gives (0 until then); every
+// deadline this model reports is converted to host time. Every register
 // access first processes the timer up to `now`, so the guest never observes a timer that should
 // already have fired. Not thread-safe: the caller serialises calls on one object (accept() from
 // another vCPU's IPI included).
@@ -122,6 +125,10 @@ public:
     uint64_t next_deadline() const;
     void update(uint64_t now);
 
+    // The guest's TSC is now + offset from here on (it wrote IA32_TSC or IA32_TSC_ADJUST): an
+    // armed TSC deadline keeps its guest value and fires when the moved TSC reaches it.
+    void set_tsc_offset(uint64_t offset, uint64_t now);
+
     // INIT: registers to their reset values; ID, mode and base are kept ("x2APIC State
     // Transitions").
     void init_reset();
@@ -150,6 +157,7 @@ private:
     MsrResult write_register(uint32_t index, uint64_t value, uint64_t now, bool x2apic);
     MsrResult write_apic_base(uint64_t value);
     void reset_registers();
+    void arm_deadline(uint64_t guest_deadline, uint64_t now);
     void send_icr(uint64_t icr);
     void signal_error(uint32_t bits);
     void raise_local(uint8_t vector);
@@ -181,7 +189,9 @@ private:
     uint32_t divide_ = 0;
     bool count_running_ = false;  // one-shot/periodic countdown in progress
     uint64_t count_start_ = 0;    // TSC at which the current period began
-    uint64_t deadline_ = 0;       // TSC-deadline mode, 0 = disarmed
+    uint64_t deadline_ = 0;       // TSC-deadline mode: guest TSC value, 0 = disarmed
+    uint64_t host_deadline_ = 0;  // when the guest TSC reaches deadline_, in host TSC
+    uint64_t tsc_offset_ = 0;     // guest TSC - host TSC
 };
 
 }  // namespace vlapic

@@ -114,3 +114,31 @@ void fw_cfg_read(u16 key, void *buf, u32 len)
     outw(0x510, key);
     for (u32 i = 0; i < len; ++i) ((u8 *)buf)[i] = inb(0x511);
 }
+
+struct msr_op {
+    u32 msr;
+    u64 value;
+};
+static void do_rdmsr(void *p) { struct msr_op *op = p; op->value = rdmsr(op->msr); }
+static void do_wrmsr(void *p) { struct msr_op *op = p; wrmsr(op->msr, op->value); }
+static void do_write_cr0(void *p) { write_cr0(*(u32 *)p); }
+static void do_write_cr4(void *p) { write_cr4(*(u32 *)p); }
+
+static int fault_code(int faulted) { return faulted ? (int)last_fault.vector + 1 : 0; }
+
+int rdmsr_fault(u32 msr, u64 *value)
+{
+    struct msr_op op = {msr, 0};
+    int f = fault_code(try_call(do_rdmsr, &op));
+    if (!f) *value = op.value;
+    return f;
+}
+
+int wrmsr_fault(u32 msr, u64 value)
+{
+    struct msr_op op = {msr, value};
+    return fault_code(try_call(do_wrmsr, &op));
+}
+
+int write_cr0_fault(u32 value) { return fault_code(try_call(do_write_cr0, &value)); }
+int write_cr4_fault(u32 value) { return fault_code(try_call(do_write_cr4, &value)); }

@@ -21,13 +21,17 @@ section .data
 align 16
 global gdt, gdt_descriptor
 ; 0x08 flat 32-bit code, 0x10 flat data, 0x18 64-bit code (long_mode), 0x20 and 0x28 free for
-; tests (gdt_set in lib.c). Selectors from 0x30 on are beyond the limit: loading one is a #GP.
+; tests (gdt_set in cpu.c), 0x30/0x38 flat ring-3 code/data and 0x40 the TSS (try_user in
+; user_mode.c). Selectors from 0x48 on are beyond the limit: loading one is a #GP.
 gdt:
     dq 0
     dq 0x00CF9A000000FFFF
     dq 0x00CF92000000FFFF
     dq 0x00AF9A000000FFFF
     dq 0
+    dq 0
+    dq 0x00CFFA000000FFFF
+    dq 0x00CFF2000000FFFF
     dq 0
 gdt_end:
 gdt_descriptor:

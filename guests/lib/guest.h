@@ -167,6 +167,12 @@ int try_call(void (*fn)(void *), void *arg);
 /* try_call and true only if fn raised exactly `vector` (error code in last_fault.error). */
 int expect_fault(u32 vector, void (*fn)(void *), void *arg);
 const char *vector_name(u32 vector);
+/* RDMSR/WRMSR/MOV to CR0/CR4 under try_call: 0 if the instruction completed (the MSR's value in
+ * *value), else the exception vector + 1 (13 + 1 for #GP). */
+int rdmsr_fault(u32 msr, u64 *value);
+int wrmsr_fault(u32 msr, u64 value);
+int write_cr0_fault(u32 value);
+int write_cr4_fault(u32 value);
 
 /* GDT entries 0x20 and 0x28 are free for tests; 0x08 code32, 0x10 data, 0x18 code64. */
 #define SEL_CODE32 0x08
@@ -175,9 +181,39 @@ const char *vector_name(u32 vector);
 #define SEL_FREE1 0x20
 #define SEL_FREE2 0x28
 void gdt_set(u16 selector, u32 base, u32 limit_4k_pages, u8 access, u8 flags);
+/* Ring 3 (RPL 3 selectors of the flat code and data segments 0x30 and 0x38). */
+#define SEL_USER_CODE 0x33
+#define SEL_USER_DATA 0x3b
+/* Runs fn(arg) at CPL 3 with IF=0 and IOPL 0 (user_mode.c); returns 0 if it returned, 1 if it
+ * raised an exception (details in last_fault, as for try_call). fn must not print: the console
+ * is port I/O, which faults at CPL 3. */
+int try_user(void (*fn)(void *), void *arg);
 
 /* The 8259 PICs: masked at start (a BIOS leaves IRQ0 unmasked at vector 8, the #DF vector). */
 void pic_disable(void);
+
+/* ---- 64-bit mode (long64.c, long64.asm) --------------------------------------------------- */
+/* Enters IA-32e mode (identity map of the first 4 GiB, long64_pml4()), runs fn64 in 64-bit mode
+ * with RDI = arg (a 64-bit routine of the guest's own .asm; it may clobber every register and
+ * change CR3, CR4 and CR8, which are put back), and returns to 32-bit protected mode with paging
+ * off. 0 if fn64 returned, else the exception vector + 1 (last_fault: vector, error, low half
+ * of RIP, CR2). Interrupts stay off meanwhile. */
+int long64_call(void (*fn64)(void), void *arg);
+u32 long64_pml4(void);
+/* One instruction in 64-bit mode, for long64_call with a struct long64_op: RDMSR/WRMSR of
+ * `index` (value in/out), MOV to CR0/CR3/CR4/CR8 of `value`, MOV from CR8 into `value`, MOV to
+ * CR0/CR4 from compatibility mode with EAX = low half of `value` and RAX = all of it, VMCALL with
+ * RAX = value, RBX = args[0], RCX = args[1] (result into value). */
+struct long64_op {
+    u32 index, pad;
+    u64 value;
+    u64 args[2];
+};
+void long64_rdmsr(void), long64_wrmsr(void), long64_write_cr0(void), long64_write_cr3(void);
+void long64_write_cr4(void), long64_write_cr8(void), long64_read_cr8(void), long64_vmcall(void);
+void long64_compat_write_cr0(void), long64_compat_write_cr4(void);
+/* long64_call(fn64, {index, value}); *value updated (reads); 0 or the vector + 1. */
+int long64_op(void (*fn64)(void), u32 index, u64 *value);
 
 /* ---- local APIC (xAPIC MMIO) -------------------------------------------------------------- */
 #define LAPIC_BASE 0xfee00000u

@@ -247,7 +247,7 @@ TEST(ComputeControls, Broadwell)
     Controls c = compute_controls(broadwell);
     EXPECT_TRUE(c.ok());
     EXPECT_EQ(c.pin.value, 0x0000007fu);    // external interrupts, NMIs, virtual NMIs, preemption timer, default1
-    EXPECT_EQ(c.proc.value, 0xb6186df2u);   // CR3-load/store exiting cleared through the TRUE MSR
+    EXPECT_EQ(c.proc.value, 0xb6186dfau);   // CR3-load/store exiting cleared through the TRUE MSR
     EXPECT_EQ(c.proc2.value, 0x000014eau);  // EPT, RDTSCP, VPID, WBINVD exiting, UG, PLE, INVPCID; no XSAVES
     EXPECT_EQ(c.exit.value, 0x003fefffu);
     EXPECT_EQ(c.entry.value, 0x0000d1ffu);
@@ -269,7 +269,7 @@ TEST(ComputeControls, WithoutTrueMsrsDefaultOneBitsStay)
     EXPECT_STREQ(control_capability_name(m, ControlKind::procbased), "IA32_VMX_PROCBASED_CTLS");
     Controls c = compute_controls(m);
     EXPECT_TRUE(c.ok());
-    EXPECT_EQ(c.proc.value, 0xb619edf2u);
+    EXPECT_EQ(c.proc.value, 0xb619edfau);
     EXPECT_EQ(c.proc.value & (proc::cr3_load_exiting | proc::cr3_store_exiting),
               proc::cr3_load_exiting | proc::cr3_store_exiting);
 }
@@ -318,7 +318,7 @@ TEST(ComputeControls, Penryn)
     EXPECT_FALSE(c.ok());
     EXPECT_EQ(c.pin.value, 0x3fu);  // no preemption timer on Penryn
     EXPECT_EQ(c.pin.missing, 0u);
-    EXPECT_EQ(c.proc.value, 0xb619edf2u);
+    EXPECT_EQ(c.proc.value, 0xb619edfau);
     EXPECT_EQ(c.proc.missing, 0u);
     EXPECT_EQ(c.proc2.value, proc2::wbinvd_exiting);
     EXPECT_EQ(c.proc2.missing, proc2::enable_ept | proc2::unrestricted_guest);
@@ -333,7 +333,7 @@ TEST(ComputeControls, MeromCannotActivateSecondaryControls)
 {
     Controls c = compute_controls(merom);
     EXPECT_EQ(c.proc.missing, proc::activate_secondary);
-    EXPECT_EQ(c.proc.value, 0x3619edf2u);
+    EXPECT_EQ(c.proc.value, 0x3619edfau);
     EXPECT_EQ(c.proc2.value, 0u);
     EXPECT_EQ(c.proc2.missing, proc2::enable_ept | proc2::unrestricted_guest);
 }

@@ -469,6 +469,57 @@ TEST(Vlapic, TscDeadlineMode)
     EXPECT_EQ(l.apic.highest_deliverable(), -1);
 }
 
+// IA32_TSC_DEADLINE is a guest TSC value: after the guest moved its TSC (offset), a deadline
+// fires when the moved TSC reaches it, and the model reports it in host time.
+TEST(Vlapic, TscDeadlineFollowsTheGuestTscOffset)
+{
+    Lapic l;
+    l.enable();
+    l.wr(kLvtTimer, (2u << 17) | 0x42, 100);
+    // Guest TSC = host - 1000 (it wrote a smaller TSC): deadline 300 is host 1300.
+    l.apic.set_tsc_offset(uint64_t(0) - 1000, 1100);
+    l.wrmsr(kMsrTscDeadline, 300, 1200);
+    EXPECT_EQ(l.msr(kMsrTscDeadline), 300u);
+    EXPECT_EQ(l.apic.next_deadline(), 1300u);
+    l.apic.update(1299);
+    EXPECT_EQ(l.apic.highest_deliverable(), -1);
+    l.apic.update(1300);
+    EXPECT_EQ(l.apic.highest_deliverable(), 0x42);
+    l.apic.acknowledge(0x42);
+    l.wr(kEoi, 0, 1301);
+
+    // Guest TSC just below 2^64: 2^64 - 10 is still ahead; deadline 1 (what "now + a little"
+    // gives past the wrap) is numerically behind it and fires at once.
+    uint64_t guest_now = ~0ull - 99;
+    l.apic.set_tsc_offset(guest_now - 2000, 2000);
+    l.wrmsr(kMsrTscDeadline, ~0ull - 9, 2000);
+    EXPECT_EQ(l.apic.next_deadline(), 2090u);
+    l.wrmsr(kMsrTscDeadline, 1, 2001);
+    EXPECT_EQ(l.apic.highest_deliverable(), 0x42);
+    l.apic.acknowledge(0x42);
+    l.wr(kEoi, 0, 2002);
+
+    // Moving the TSC while armed: the deadline keeps its guest value.
+    l.apic.set_tsc_offset(0, 3000);
+    l.wrmsr(kMsrTscDeadline, 5000, 3000);
+    l.apic.set_tsc_offset(1000, 3100);  // guest TSC jumps from 3100 to 4100
+    EXPECT_EQ(l.apic.next_deadline(), 4000u);
+    l.apic.set_tsc_offset(2000, 3200);  // guest TSC 5200: reached
+    EXPECT_EQ(l.apic.highest_deliverable(), 0x42);
+    uint64_t v = 1;
+    EXPECT_EQ(l.rdmsr(kMsrTscDeadline, v, 3201), MsrResult::ok);
+    EXPECT_EQ(v, 0u);
+    l.apic.acknowledge(0x42);
+    l.wr(kEoi, 0, 3202);
+
+    // Guest TSC 0, deadline 2^64 - 1: beyond the host TSC's own range, so never.
+    l.apic.set_tsc_offset(uint64_t(0) - 4000, 4000);
+    l.wrmsr(kMsrTscDeadline, ~0ull, 4000);
+    EXPECT_EQ(l.apic.next_deadline(), kNoDeadline);
+    l.apic.update(~0ull - 1);
+    EXPECT_EQ(l.apic.highest_deliverable(), -1);
+}
+
 TEST(Vlapic, SwitchingOneShotToPeriodicKeepsCounting)
 {
     Lapic l;
