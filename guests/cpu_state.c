@@ -7,11 +7,6 @@
 
 TEST("cpu_state");
 
-#define CR0_EM (1u << 2)
-#define CR0_TS (1u << 3)
-#define CR0_MP (1u << 1)
-#define CR4_OSFXSR (1u << 9)
-#define CR4_OSXMMEXCPT (1u << 10)
 
 static u32 pattern;
 static u32 xmm_in[8][4] __attribute__((aligned(16)));

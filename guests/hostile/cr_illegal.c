@@ -12,18 +12,6 @@
 
 TEST("cr_illegal");
 
-#define CR0_PE (1u << 0)
-#define CR0_MP (1u << 1)
-#define CR0_EM (1u << 2)
-#define CR0_TS (1u << 3)
-#define CR0_NE (1u << 5)
-#define CR0_WP (1u << 16)
-#define CR0_NW (1u << 29)
-#define CR0_CD (1u << 30)
-#define CR0_PG (1u << 31)
-#define CR4_PAE (1u << 5)
-#define CR4_PCIDE (1u << 17)
-#define CR4_CET (1u << 23)
 
 static u64 pdpt[4] __attribute__((aligned(32)));
 static u64 pd[512] __attribute__((aligned(4096)));

@@ -14,14 +14,6 @@ TEST("cr_long_mode");
 
 void pcide_with_cr3(void), cr8_round_trip(void); /* cr_long_mode.asm */
 
-#define CR0_PE (1ull << 0)
-#define CR0_CD (1ull << 30)
-#define CR0_PG (1ull << 31)
-#define CR4_PSE (1ull << 4)
-#define CR4_PAE (1ull << 5)
-#define CR4_LA57 (1ull << 12)
-#define CR4_VMXE (1ull << 13)
-#define CR4_PCIDE (1ull << 17)
 
 /* The CR0 and CR4 64-bit mode runs with: long64.asm sets PG and PAE on the current ones. */
 static u64 cr0_64, cr4_64;

@@ -16,8 +16,6 @@ TEST("efer_games");
 #define EFER_LME (1ull << 8)
 #define EFER_LMA (1ull << 10)
 #define EFER_NXE (1ull << 11)
-#define CR0_PG (1u << 31)
-#define CR4_PAE (1u << 5)
 
 static u32 page_dir[1024] __attribute__((aligned(4096)));
 

@@ -8,7 +8,6 @@
 
 TEST("lapic_sse");
 
-#define CR4_OSFXSR (1u << 9)
 
 int main(void)
 {

@@ -261,9 +261,28 @@ extern volatile u32 smp_online;
 extern volatile u32 ap_next_slot;      /* times the trampoline was entered */
 void smp_print_missing(void);          /* "missing APs: ID..." (hold the console lock) */
 
-/* ---- paging (paging.c) ----------------------------------------------------------------------- */
+/* ---- control-register bits (SDM Vol. 3A 2.5) ------------------------------------------------- */
+#define CR0_PE (1u << 0)
+#define CR0_MP (1u << 1)
+#define CR0_EM (1u << 2)
+#define CR0_TS (1u << 3)
+#define CR0_ET (1u << 4)
+#define CR0_NE (1u << 5)
+#define CR0_WP (1u << 16)
+#define CR0_AM (1u << 18)
+#define CR0_NW (1u << 29)
+#define CR0_CD (1u << 30)
 #define CR0_PG (1u << 31)
+#define CR4_PSE (1u << 4)
 #define CR4_PAE (1u << 5)
+#define CR4_OSFXSR (1u << 9)
+#define CR4_OSXMMEXCPT (1u << 10)
+#define CR4_LA57 (1u << 12)
+#define CR4_VMXE (1u << 13)
+#define CR4_PCIDE (1u << 17)
+#define CR4_CET (1u << 23)
+
+/* ---- paging (paging.c) ----------------------------------------------------------------------- */
 #define PTE_P (1ull << 0)
 #define PTE_W (1ull << 1)
 #define PTE_PWT (1ull << 3)
