@@ -129,6 +129,20 @@ void unmap_identity(uint64_t physical, uint64_t size)
     asm volatile("mov %%cr3, %%rax; mov %%rax, %%cr3" ::: "rax", "memory");
 }
 
+bool unmap_guard_page(uintptr_t virt)
+{
+    SpinlockGuard guard(lock);
+    if (!tables->unmap(virt, 4096)) return false;
+    asm volatile("invlpg (%0)" ::"r"(virt) : "memory");
+    return true;
+}
+
+bool restore_guard_page(uintptr_t virt)
+{
+    SpinlockGuard guard(lock);
+    return tables->map(virt, virt_to_phys(reinterpret_cast<const void*>(virt)), 4096, kData);
+}
+
 uint64_t root() { return tables->root(); }
 bool smep_enabled() { return smep; }
 bool smap_enabled() { return smap; }

@@ -27,6 +27,7 @@ DATA32     equ 0x10
 CODE64     equ 0x18
 CODE16     equ 0x20
 DATA16     equ 0x28
+STACK16    equ 0x68                       ; DATA16 with limit 0x10000: see rm16_entry
 USER_CS32  equ 0x33
 USER_DS    equ 0x3b
 USER_CS64  equ 0x43
@@ -97,6 +98,11 @@ rm16_entry:
     mov es, ax
     mov fs, ax
     mov gs, ax
+    ; Real-mode segment loads change only the base (SDM Vol. 3A 21.1.1), so SS keeps this limit
+    ; of 0x10000 in real mode: a push with SP = 1 then writes 0xFFFF-0x10000 instead of raising
+    ; the #SS that real mode cannot deliver (SDM Vol. 3B 20.1.4: shutdown). The one byte beyond
+    ; the window is unused.
+    mov ax, STACK16
     mov ss, ax
     mov eax, cr0
     and eax, ~1

@@ -16,9 +16,10 @@
  *     without side effects on the VM's life (CMOS, fw_cfg selector and data, POST, empty slots).
  *     The LAPIC timer (one-shot, `ticks`) ends streams that loop.
  *
- * What can still end this guest, as it would on hardware: real-mode code that sets SP to 1 and
- * then pushes shuts the CPU down (SDM Vol. 3B 20.1.4: the #SS cannot be delivered), a triple
- * fault the hypervisor reports. Nothing else the stream can do reaches outside the sandbox.
+ * Real-mode code that sets SP to 1 and then pushes would shut the CPU down (SDM Vol. 3B 20.1.4:
+ * the #SS cannot be delivered; a triple fault for the hypervisor): the window's stack segment
+ * keeps a limit of 0x10000 from protected mode, so that push succeeds instead. Nothing the
+ * stream can do reaches outside the sandbox; any end of this VM but PASS is a finding.
  *
  * Command line: seed=N (default 1), count=N streams in total, split over the three modes
  * (default 300), ticks=N LAPIC timer ticks per stream (default 200000), steps=N real-mode
@@ -45,7 +46,8 @@ TEST("random_insn");
 #define SEL_USER_NOT_PRESENT 0x48 /* a DPL 3 data segment marked not present: #NP */
 #define SEL_TSS32 0x50
 #define SEL_TSS64 0x58
-#define GDT_ENTRIES 13
+#define SEL_STACK16 0x68
+#define GDT_ENTRIES 14
 
 #define PTE_P 1ull
 #define PTE_W 2ull
@@ -211,6 +213,7 @@ static void setup_descriptors(void)
     for (int i = 0; i < 4; ++i) gdt_table[i] = gdt[i]; /* null, code32, data32, code64 */
     gdt_table[SEL_CODE16 >> 3] = segment(RM_BLOB_BASE, 0xffff, 0x9b, 0x0);
     gdt_table[SEL_DATA16 >> 3] = segment(0, 0xffff, 0x93, 0x0);
+    gdt_table[SEL_STACK16 >> 3] = segment(0, 0x10000, 0x93, 0x0);
     gdt_table[6] = segment(0, 0xfffff, 0xfb, 0xc);                  /* 0x33 user code32 */
     gdt_table[7] = segment(0, 0xfffff, 0xf3, 0xc);                  /* 0x3b user data */
     gdt_table[8] = segment(0, 0xfffff, 0xfb, 0xa);                  /* 0x43 user code64 */
