@@ -141,15 +141,6 @@ void exit(ExitStatus status)
 {
     console::info("exit status {}", uint8_t(status));
     console::flush();
-    if (method == boot::ExitMethod::halt && status != ExitStatus::stopped) {
-        console::info("halted");
-        // Still listening to the console: `r` and `p` turn a machine that stopped into one that
-        // reboots or powers off, without a trip to its power button.
-        for (;;) {
-            debug_keys::poll();
-            cpu::pause();
-        }
-    }
     leave(status);
 }
 
@@ -167,9 +158,15 @@ void leave(ExitStatus status)
         tsc::delay_us(100'000);
         console::info("ACPI power-off did not happen (no usable FADT or \\_S5); halted");
         break;
-    case boot::ExitMethod::halt: break;
+    case boot::ExitMethod::halt: console::info("halted"); break;
     }
-    cpu::halt_forever();
+    if (method != boot::ExitMethod::halt) cpu::halt_forever();
+    // Still listening to the console: `r` and `p` turn a machine that stopped into one that
+    // reboots or powers off, without a trip to its power button.
+    for (;;) {
+        debug_keys::poll();
+        cpu::pause();
+    }
 }
 
 }  // namespace power
