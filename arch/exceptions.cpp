@@ -1,12 +1,11 @@
 // Every exception that reaches the hypervisor is a bug in the hypervisor (guests' exceptions
-// are VM exits, not IDT deliveries): dump everything useful and stop this CPU only.
+// are VM exits, not IDT deliveries): dump everything useful and stop the machine (arch/panic.hpp).
 #include "arch/exceptions.hpp"
 
 #include "arch/cpu.hpp"
+#include "arch/panic.hpp"
 #include "arch/percpu.hpp"
 #include "drivers/console.hpp"
-
-void (*boot_cpu_fault_hook)() = nullptr;
 
 namespace {
 
@@ -48,9 +47,18 @@ void print_backtrace(const PerCpu& cpu, const ExceptionFrame& frame)
 
 extern "C" [[noreturn]] void exception_handler(ExceptionFrame* frame)
 {
+    constexpr uint64_t kNmi = 2, kDoubleFault = 8, kPageFault = 14;
     PerCpu& cpu = this_cpu();
     const ExceptionFrame& f = *frame;
+    if (f.vector == kNmi && panic::in_progress()) panic::stop_this_cpu();  // another CPU panicked
+    bool first = panic::begin();
     FormatSink out = console::emergency_sink();
+    // An overflow faults on the guard page (#PF), whose delivery on the same stack faults again:
+    // #DF, on its IST stack, with CR2 still naming the guard page.
+    uint64_t cr2 = cpu::read_cr2();
+    if ((f.vector == kDoubleFault || f.vector == kPageFault) && in_stack_guard(cpu, cr2))
+        format(out, "matryoshka: panic: stack overflow on CPU {}: CR2 {:#x} is in the guard page below a stack\n",
+               cpu.index, cr2);
     format(out, "matryoshka: panic: CPU {} (APIC ID {}): exception {} ({}), error code {:#x}\n", cpu.index,
            cpu.apic_id, names[f.vector & 31], f.vector, f.error_code);
     format(out, "  RIP {:016x}  RSP {:016x}  RFLAGS {:016x}  CS {:#x}  SS {:#x}\n", f.rip, f.rsp, f.rflags, f.cs,
@@ -59,10 +67,9 @@ extern "C" [[noreturn]] void exception_handler(ExceptionFrame* frame)
     format(out, "  RSI {:016x}  RDI {:016x}  RBP {:016x}  R8  {:016x}\n", f.rsi, f.rdi, f.rbp, f.r8);
     format(out, "  R9  {:016x}  R10 {:016x}  R11 {:016x}  R12 {:016x}\n", f.r9, f.r10, f.r11, f.r12);
     format(out, "  R13 {:016x}  R14 {:016x}  R15 {:016x}\n", f.r13, f.r14, f.r15);
-    format(out, "  CR0 {:016x}  CR2 {:016x}  CR3 {:016x}  CR4 {:016x}\n", cpu::read_cr0(), cpu::read_cr2(),
-           cpu::read_cr3(), cpu::read_cr4());
+    format(out, "  CR0 {:016x}  CR2 {:016x}  CR3 {:016x}  CR4 {:016x}\n", cpu::read_cr0(), cr2, cpu::read_cr3(),
+           cpu::read_cr4());
     print_backtrace(cpu, f);
-    format(out, "matryoshka: CPU {} stopped\n", cpu.index);
-    if (cpu.index == 0 && boot_cpu_fault_hook) boot_cpu_fault_hook();
-    cpu::halt_forever();
+    if (!first) panic::stop_this_cpu();  // the first CPU to panic stops the machine
+    panic::stop_machine();
 }

@@ -7,7 +7,3 @@ struct ExceptionFrame {
     uint64_t vector, error_code;
     uint64_t rip, cs, rflags, rsp, ss;  // pushed by the CPU (SDM Vol. 3A 6.14.2)
 };
-
-// Called on a fatal fault of the boot CPU after its dump; set by the boot sequence so a test run
-// ends with a failure status instead of waiting for the runner's timeout.
-extern void (*boot_cpu_fault_hook)();

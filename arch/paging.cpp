@@ -47,6 +47,18 @@ bool map_image_section(const char* start, const char* end, Access access)
     return tables->map(uint64_t(start), image_phys(start), uint64_t(end - start), access);
 }
 
+// Every leaf is writable or executable, never both, and the direct map executes nothing: checked
+// on the tables as built, so the boot line's "W^X on" is a fact, not an intention.
+const char* check_write_xor_execute()
+{
+    const char* error = nullptr;
+    tables->for_each_leaf([&error](uint64_t virt, uint64_t, Access access) {
+        if (access.write && access.execute) error = "W^X violated: a writable and executable hypervisor mapping";
+        if (virt >= kDirectMapBase && virt < kImageOffset && access.execute) error = "the direct map is executable";
+    });
+    return error;
+}
+
 uint64_t page_down(uint64_t a) { return a & ~0xfffull; }
 uint64_t page_up(uint64_t a) { return (a + 0xfff) & ~0xfffull; }
 
@@ -81,6 +93,7 @@ const char* init(FrameAllocator& frames, const mb2::BootInfo& boot)
         ok = tables->map(kDirectMapBase + start, start, end - start, kData);
     }
     if (!ok) return "out of memory while building the hypervisor's page tables";
+    if (const char* error = check_write_xor_execute()) return error;
 
     uint64_t cr4 = cpu::read_cr4() | cpu::cr4::pge;
     auto leaf7 = cpu::cpuid(0).eax >= 7 ? cpu::cpuid(7).ebx : 0;
@@ -127,6 +140,20 @@ void unmap_identity(uint64_t physical, uint64_t size)
     SpinlockGuard guard(lock);
     tables->unmap(physical, size);
     asm volatile("mov %%cr3, %%rax; mov %%rax, %%cr3" ::: "rax", "memory");
+}
+
+bool unmap_guard_page(uintptr_t virt)
+{
+    SpinlockGuard guard(lock);
+    if (!tables->unmap(virt, 4096)) return false;
+    asm volatile("invlpg (%0)" ::"r"(virt) : "memory");
+    return true;
+}
+
+bool restore_guard_page(uintptr_t virt)
+{
+    SpinlockGuard guard(lock);
+    return tables->map(virt, virt_to_phys(reinterpret_cast<const void*>(virt)), 4096, kData);
 }
 
 uint64_t root() { return tables->root(); }

@@ -31,6 +31,10 @@ const void* map_firmware(uint64_t physical, uint64_t size);
 // Identity mapping used while application processors switch to long mode.
 bool map_identity_code(uint64_t physical, uint64_t size);
 void unmap_identity(uint64_t physical, uint64_t size);
+// A stack's guard page (image or direct-map address): unmapped, so touching it faults; restored
+// as data before the memory is freed. False when out of memory for a page table.
+bool unmap_guard_page(uintptr_t virt);
+bool restore_guard_page(uintptr_t virt);
 
 uint64_t root();  // physical address of the PML4 (below 4 GiB, so a real-mode AP can load it)
 bool smep_enabled();

@@ -11,6 +11,9 @@ struct Vcpu;
 constexpr size_t kMaxCpus = 256;
 constexpr size_t kStackSize = 16 * 1024;
 constexpr size_t kIstStackSize = 4096;
+// Below each stack lies an unmapped guard page: an overflow faults instead of silently
+// overwriting whatever is beneath. Each stack's memory starts with its guard page.
+constexpr size_t kGuardSize = 4096;
 
 struct PerCpu {
     PerCpu* self;
@@ -40,3 +43,9 @@ inline PerCpu& this_cpu()
 
 // Loads this CPU's GDT, TSS and the shared IDT, and points GS at `cpu`.
 void activate_cpu(PerCpu& cpu);
+
+// Unmaps the guard page below the CPU's kernel stack and each IST stack (false: out of memory
+// for page tables); restore_stack_guards maps them again before the memory is freed.
+bool install_stack_guards(const PerCpu& cpu);
+void restore_stack_guards(const PerCpu& cpu);
+bool in_stack_guard(const PerCpu& cpu, uint64_t address);

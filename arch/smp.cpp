@@ -44,9 +44,16 @@ uint64_t find_trampoline_page(const mb2::BootInfo& boot)
     return best;
 }
 
-// One block per CPU: PerCpu, then its kernel stack, then its IST stacks.
+// One block per CPU: PerCpu, then its kernel stack, then its IST stacks, each stack above its
+// guard page (unmapped from the direct map while the CPU exists).
 constexpr uint64_t kPerCpuBytes = (sizeof(PerCpu) + 0xfff) & ~0xfffull;
-constexpr uint64_t kCpuBlockBytes = kPerCpuBytes + kStackSize + Ist::count * kIstStackSize;
+constexpr uint64_t kCpuBlockBytes = kPerCpuBytes + kGuardSize + kStackSize + Ist::count * (kGuardSize + kIstStackSize);
+
+void free_cpu(FrameAllocator& frames, PerCpu* cpu)
+{
+    restore_stack_guards(*cpu);
+    frames.free(paging::virt_to_phys(cpu), kCpuBlockBytes);
+}
 
 PerCpu* allocate_cpu(FrameAllocator& frames, uint32_t index, uint32_t apic_id)
 {
@@ -57,9 +64,14 @@ PerCpu* allocate_cpu(FrameAllocator& frames, uint32_t index, uint32_t apic_id)
     auto* cpu = reinterpret_cast<PerCpu*>(base);
     cpu->index = index;
     cpu->apic_id = apic_id;
-    cpu->stack_bottom = uintptr_t(base + kPerCpuBytes);
+    cpu->stack_bottom = uintptr_t(base + kPerCpuBytes + kGuardSize);
     cpu->stack_top = cpu->stack_bottom + kStackSize;
-    for (unsigned i = 0; i < Ist::count; ++i) cpu->ist_stacks[i] = cpu->stack_top + (i + 1) * kIstStackSize;
+    for (unsigned i = 0; i < Ist::count; ++i)
+        cpu->ist_stacks[i] = cpu->stack_top + (i + 1) * (kGuardSize + kIstStackSize);
+    if (!install_stack_guards(*cpu)) {
+        free_cpu(frames, cpu);
+        return nullptr;
+    }
     return cpu;
 }
 
@@ -155,7 +167,7 @@ const char* start_application_processors(const acpi::Platform& platform, const m
         tsc::delay_us(10'000);
         console::warning("CPU with APIC ID {} did not start within {} ms; continuing without it", entry.apic_id,
                          limits.timeout_ms);
-        frames.free(paging::virt_to_phys(cpu), kCpuBlockBytes);
+        free_cpu(frames, cpu);
     }
     paging::unmap_identity(trampoline, 4096);
     return error;

@@ -271,7 +271,9 @@ boot_higher_half:
     hlt
     jmp .stop
 
-section .bss align=16
+; The boot CPU's kernel stack, above a guard page that main.cpp unmaps (arch/percpu.hpp).
+section .bss align=4096
+    resb 4096
     resb 16384
 global boot_stack_top
 boot_stack_top:

@@ -1,6 +1,6 @@
 // The boot sequence on the boot CPU: from GRUB's handoff to every CPU in VMX root.
 #include "arch/cpu.hpp"
-#include "arch/exceptions.hpp"
+#include "arch/panic.hpp"
 #include "arch/idt.hpp"
 #include "arch/paging.hpp"
 #include "arch/percpu.hpp"
@@ -30,7 +30,8 @@ constexpr uint64_t kImagePhysicalStart = 0x200000;  // linker.ld
 constexpr uint32_t kVmxTimeoutMs = 1000;
 
 PerCpu boot_cpu;
-alignas(16) uint8_t boot_ist_stacks[Ist::count][kIstStackSize];
+// Each IST stack above its guard page (boot/entry.asm does the same for the kernel stack).
+alignas(4096) uint8_t boot_ist_stacks[Ist::count][kGuardSize + kIstStackSize];
 
 mb2::BootInfo boot_info;
 boot::Options options;
@@ -47,12 +48,13 @@ void setup_boot_cpu()
 {
     boot_cpu.stack_top = uintptr_t(boot_stack_top);
     boot_cpu.stack_bottom = boot_cpu.stack_top - 16384;  // boot/entry.asm
-    for (unsigned i = 0; i < Ist::count; ++i) boot_cpu.ist_stacks[i] = uintptr_t(boot_ist_stacks[i]) + kIstStackSize;
+    for (unsigned i = 0; i < Ist::count; ++i)
+        boot_cpu.ist_stacks[i] = uintptr_t(boot_ist_stacks[i]) + kGuardSize + kIstStackSize;
     init_idt();
     activate_cpu(boot_cpu);
     smp::register_boot_cpu(boot_cpu);
-    boot_cpu_fault_hook = [] {
-        if (power::leaves_through_emulator()) power::exit(power::ExitStatus::failure);
+    panic::exit_hook = [] {
+        if (power::leaves_through_emulator()) power::leave(power::ExitStatus::failure);
     };
 }
 
@@ -106,6 +108,7 @@ void init_memory(uint32_t mbi_physical)
     if (frames.overflowed()) console::warning("memory map too fragmented: some free memory is not used");
 
     if (const char* error = paging::init(frames, boot_info)) refuse(power::ExitStatus::failure, error);
+    if (!install_stack_guards(boot_cpu)) refuse(power::ExitStatus::failure, "out of memory for the stack guard pages");
     console::info("memory: {} usable in {} regions, {} free; image {} at {:#x}; W^X on, SMEP {}, SMAP {}",
                   Bytes{usable}, boot_info.memory_count, Bytes{frames.free_bytes()}, Bytes{image_bytes},
                   kImagePhysicalStart, paging::smep_enabled(), paging::smap_enabled());
@@ -196,11 +199,21 @@ void print_vmx_summary(const vmx::Features& f)
                   f.virtual_interrupt_delivery, f.posted_interrupts);
 }
 
+// Recurses until the stack's guard page stops it (selftest=stack-overflow).
+[[gnu::noinline]] uint64_t overflow_stack(uint64_t depth)
+{
+    volatile uint64_t frame[64];
+    frame[depth % 64] = depth;
+    if (depth == ~0ull) return 0;
+    return overflow_stack(depth + 1) + frame[depth % 64];
+}
+
 void enter_root_on_this_cpu(PerCpu& cpu)
 {
     bool fault = (options.selftest == boot::SelfTest::fault_ap && cpu.index == 1) ||
                  (options.selftest == boot::SelfTest::fault_boot_cpu && cpu.index == 0);
     if (fault) asm volatile("ud2");
+    if (options.selftest == boot::SelfTest::stack_overflow && cpu.index == 1) overflow_stack(0);
     vmx::enter_root(cpu);
 }
 

@@ -10,7 +10,7 @@ namespace boot {
 enum class ExitMethod : uint8_t { acpi, bochs, qemu, halt };
 // Deliberate faults that let the test suite check the fault path: the register dump, and that
 // only the faulting CPU stops.
-enum class SelfTest : uint8_t { none, fault_ap, fault_boot_cpu };
+enum class SelfTest : uint8_t { none, fault_ap, fault_boot_cpu, stack_overflow };
 
 struct Options {
     uint16_t serial_port = 0x3f8; // 0 = serial console off

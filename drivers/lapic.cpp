@@ -13,7 +13,8 @@ constexpr uint32_t reg_id = 0x20, reg_eoi = 0xb0, reg_svr = 0xf0, reg_icr_low = 
 constexpr uint64_t base_enable = 1ull << 11, base_x2apic = 1ull << 10;
 constexpr uint32_t lvt_masked = 1u << 16, svr_enable = 1u << 8, spurious_vector = 0xff;
 constexpr uint32_t icr_pending = 1u << 12, icr_level_assert = 1u << 14;
-constexpr uint32_t delivery_init = 5u << 8, delivery_startup = 6u << 8;
+constexpr uint32_t delivery_nmi = 4u << 8, delivery_init = 5u << 8, delivery_startup = 6u << 8;
+constexpr uint32_t shorthand_all_but_self = 3u << 18;
 
 Mode current = Mode::xapic;
 volatile uint32_t* xapic = nullptr;
@@ -81,6 +82,8 @@ void end_of_interrupt() { write(reg_eoi, 0); }
 void send_fixed(uint32_t apic_id, uint8_t vector) { send_ipi(apic_id, icr_level_assert | vector); }
 
 bool send_init(uint32_t apic_id) { return send_ipi(apic_id, delivery_init | icr_level_assert); }
+void send_nmi_to_others() { send_ipi(0, shorthand_all_but_self | delivery_nmi | icr_level_assert); }
+
 bool send_startup(uint32_t apic_id, uint8_t vector_page)
 {
     return send_ipi(apic_id, delivery_startup | icr_level_assert | vector_page);

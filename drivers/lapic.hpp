@@ -21,5 +21,7 @@ void end_of_interrupt();
 // A fixed-vector IPI to another CPU (not waited for: used to kick CPUs out of guest mode).
 void send_fixed(uint32_t apic_id, uint8_t vector);
 bool send_startup(uint32_t apic_id, uint8_t vector_page);
+// An NMI to every other CPU (shorthand "all excluding self"): how a panic stops the machine.
+void send_nmi_to_others();
 
 }  // namespace lapic

@@ -141,6 +141,11 @@ void exit(ExitStatus status)
 {
     console::info("exit status {}", uint8_t(status));
     console::flush();
+    leave(status);
+}
+
+void leave(ExitStatus status)
+{
     boot::ExitMethod how = method;
     if (how == boot::ExitMethod::halt && status == ExitStatus::stopped) how = boot::ExitMethod::acpi;
     switch (how) {

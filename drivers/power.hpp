@@ -18,6 +18,9 @@ bool leaves_through_emulator();
 // With exit=halt the CPU then waits for debug keys instead of halting for good; a `p` there
 // (status stopped) powers off through ACPI, since halting again would not turn anything off.
 [[noreturn]] void exit(ExitStatus status);
+// The same without the status line: after a panic, which printed it through its emergency path
+// (the console lock may be held by the CPU that faulted).
+[[noreturn]] void leave(ExitStatus status);
 
 // Prints `matryoshka: rebooting`, flushes the console, then tries in turn: the FADT reset
 // register (when RESET_REG_SUP), the keyboard controller (0xFE to port 0x64), port 0xCF9 and,

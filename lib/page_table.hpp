@@ -239,6 +239,14 @@ public:
         return false;
     }
 
+    // Calls f(virt, bytes, access) for every leaf, in address order; an address whose bit 47 is
+    // set is given in its canonical (sign-extended) form when the format requires one.
+    template <class F>
+    void for_each_leaf(F&& f) const
+    {
+        if (root_ != kNoTable) leaves_in(root_, kLevels, 0, f);
+    }
+
     // Frees every table including the root; init() starts over.
     void destroy()
     {
@@ -340,6 +348,23 @@ private:
         uint64_t* entries = memory_.table(child);
         for (size_t j = 0; j < kEntries; ++j)
             entries[j] = format_.leaf(base + j * span(level - 1), level - 1, access);
+    }
+
+    template <class F>
+    void leaves_in(uint64_t table, int level, uint64_t base, F& f) const
+    {
+        const uint64_t* entries = memory_.table(table);
+        for (size_t j = 0; j < kEntries; ++j) {
+            uint64_t e = entries[j];
+            if (!format_.present(e)) continue;
+            uint64_t va = base + j * span(level);
+            if (!format_.is_leaf(e, level)) {
+                leaves_in(format_.address(e, level), level - 1, va, f);
+                continue;
+            }
+            uint64_t canonical = uint64_t(int64_t(va << 16) >> 16);
+            f(format_.valid_range(va, va) ? va : canonical, span(level), format_.access(e, level));
+        }
     }
 
     void free_tree(uint64_t table, int level)

@@ -75,7 +75,8 @@ ExitAction handle_ept_violation(Vcpu& vcpu, uint64_t qualification)
     if (qualification & kFetch) return stop(vcpu, "instruction fetch from device memory at", gpa, qualification);
 
     guest_context::load_vmcs_registers(vcpu);
-    mmio_emulation::Result r = mmio_emulation::emulate_at_rip(guest_context::read(vcpu), vcpu.regs, gpa, device);
+    mmio_emulation::GuestContext context = guest_context::read(vcpu);
+    mmio_emulation::Result r = mmio_emulation::emulate_at_rip(context, vcpu.regs, gpa, device);
     using mmio_emulation::Outcome;
     switch (r.outcome) {
     case Outcome::done:
@@ -87,7 +88,14 @@ ExitAction handle_ept_violation(Vcpu& vcpu, uint64_t qualification)
     case Outcome::general_protection: events::inject_exception(vcpu, events::vector::gp, 0); return ExitAction::resume;
     case Outcome::stack_fault: events::inject_exception(vcpu, events::vector::ss, 0); return ExitAction::resume;
     case Outcome::invalid_opcode: events::inject_exception(vcpu, events::vector::ud); return ExitAction::resume;
-    case Outcome::unsupported: return stop(vcpu, "instruction the MMIO emulator does not support, on", gpa, qualification, &r);
+    case Outcome::unsupported:
+        // An unprivileged program that maps a device page must not end the whole VM by touching it
+        // with an instruction the emulator lacks: it gets #UD, which its kernel handles (as KVM does).
+        if (context.cpl > 0) {
+            events::inject_exception(vcpu, events::vector::ud);
+            return ExitAction::resume;
+        }
+        return stop(vcpu, "instruction the MMIO emulator does not support, on", gpa, qualification, &r);
     case Outcome::mmio_failed: return stop(vcpu, "device refused the access to", gpa, qualification, &r);
     case Outcome::not_ram:
     case Outcome::truncated: return stop(vcpu, "cannot read the instruction that accessed", gpa, qualification, &r);

@@ -1,6 +1,7 @@
 // Events that cause exits: the host's own (external interrupts, NMIs), the guest's fatal ones
 // (triple fault), and the hypervisor's timers and windows.
 #include "arch/cpu.hpp"
+#include "arch/panic.hpp"
 #include "drivers/lapic.hpp"
 #include "lib/format.hpp"
 #include "vmx/exit_handlers.hpp"
@@ -20,12 +21,15 @@ ExitAction handle_external_interrupt(Vcpu&, uint64_t)
     return ExitAction::resume;
 }
 
-// The exception bitmap is empty, so only host NMIs arrive here: they belong to the host, which
-// has no NMI sources to serve, and must never reach the guest.
+// The exception bitmap is empty, so only host NMIs arrive here: they belong to the host, whose
+// only NMI source is a panic on another CPU, and must never reach the guest.
 ExitAction handle_exception_or_nmi(Vcpu& vcpu, uint64_t)
 {
     uint32_t info = vmcs::read(vmcs::Field32::exit_interruption_info);
-    if ((info & kTypeMask) == kTypeNmi) return ExitAction::resume;
+    if ((info & kTypeMask) == kTypeNmi) {
+        if (panic::in_progress()) panic::stop_this_cpu();  // another CPU panicked
+        return ExitAction::resume;
+    }
     char report[160];
     format_to(report, sizeof report, "unexpected exception exit (interruption info {:#x}) at RIP {:#x}", info,
               vmcs::read(vmcs::FieldNatural::guest_rip));

@@ -33,6 +33,8 @@ void idt_init(void)
 
 void set_handler(u8 vector, handler_fn fn) { handlers[vector] = fn; }
 
+void set_gate_user(u8 vector) { idt[vector].type_attr = 0xee; /* present, DPL 3, interrupt gate */ }
+
 const char *vector_name(u32 v)
 {
     static const char *const names[32] = {

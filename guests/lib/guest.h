@@ -157,6 +157,8 @@ typedef void (*handler_fn)(struct frame *);
 /* A handler for one vector (NULL: back to the default, which recovers inside try_call and
  * otherwise ends the test with "FAIL <test>: unexpected #.."). Handlers run with IF=0. */
 void set_handler(u8 vector, handler_fn fn);
+/* Lets CPL 3 code reach `vector` with INT n (INT3 and INTO for #BP and #OF, as OSes do). */
+void set_gate_user(u8 vector);
 
 struct fault_info {
     u32 vector, error, eip, cr2, count;

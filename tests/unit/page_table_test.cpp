@@ -355,6 +355,30 @@ TEST(PageTable, HigherHalf)
     EXPECT_EQ(walk(pt, 0xffff'ffff'ffff'efff), (Translation{true, 0x7fff'efff, kRx, 1}));
 }
 
+TEST(PageTable, ForEachLeafVisitsEveryLeafInOrder)
+{
+    FakeMemory m;
+    X86Table pt(X86Format{.allow_1g = true}, m);
+    ASSERT_TRUE(pt.init());
+    ASSERT_TRUE(pt.map(0x20'0000, 0x20'0000, 2 * MiB + kPage, kRx));
+    ASSERT_TRUE(pt.map(0xffff'8000'0000'0000, 0, 1 * GiB, kRw));
+    struct Leaf {
+        uint64_t va, bytes;
+        Access access;
+    };
+    std::vector<Leaf> leaves;
+    pt.for_each_leaf([&](uint64_t va, uint64_t bytes, Access a) { leaves.push_back({va, bytes, a}); });
+    ASSERT_EQ(leaves.size(), 3u);
+    EXPECT_EQ(leaves[0].va, 0x20'0000u);
+    EXPECT_EQ(leaves[0].bytes, 2 * MiB);
+    EXPECT_EQ(leaves[1].va, 0x40'0000u);
+    EXPECT_EQ(leaves[1].bytes, kPage);
+    EXPECT_EQ(leaves[1].access, kRx);
+    EXPECT_EQ(leaves[2].va, 0xffff'8000'0000'0000u); // canonical, though the walk sees bit 47 only
+    EXPECT_EQ(leaves[2].bytes, GiB);
+    EXPECT_EQ(leaves[2].access, kRw);
+}
+
 TEST(PageTable, X86EntryBitsExact)
 {
     FakeMemory m;
