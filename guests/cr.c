@@ -120,7 +120,7 @@ int main(void)
     cr4_round_trip("OSXMMEXCPT", 1u << 10, l1.edx & (1u << 25));
     cr4_round_trip("UMIP", 1u << 11, l7.ecx & (1u << 2));
     cr4_round_trip("FSGSBASE", 1u << 16, l7.ebx & (1u << 0));
-    cr4_round_trip("OSXSAVE", 1u << 18, l1.ecx & CPUID1_ECX_XSAVE);
+    cr4_round_trip("OSXSAVE", CR4_OSXSAVE, l1.ecx & CPUID1_ECX_XSAVE);
     cr4_round_trip("SMEP", 1u << 20, l7.ebx & (1u << 7));
     cr4_round_trip("SMAP", 1u << 21, l7.ebx & (1u << 20));
     v = read_cr4();

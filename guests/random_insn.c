@@ -49,23 +49,7 @@ TEST("random_insn");
 #define SEL_STACK16 0x68
 #define GDT_ENTRIES 14
 
-#define PTE_P 1ull
-#define PTE_W 2ull
-#define PTE_U 4ull
-#define PTE_PWT 8ull
-#define PTE_PCD 0x10ull
-#define PTE_PS 0x80ull
-#define PTE_NX (1ull << 63)
 
-#define CR0_PE (1u << 0)
-#define CR0_NE (1u << 5)
-#define CR0_WP (1u << 16)
-#define CR0_AM (1u << 18)
-#define CR0_PG (1u << 31)
-#define CR4_PAE (1u << 5)
-#define CR4_OSFXSR (1u << 9)
-#define CR4_OSXMMEXCPT (1u << 10)
-#define CR4_OSXSAVE (1u << 18)
 #define EFER_NXE (1u << 11)
 
 struct start_regs { u32 eax, ebx, ecx, edx, esi, edi, ebp; };

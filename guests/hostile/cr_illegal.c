@@ -29,7 +29,7 @@ static u32 cr4_enumerated(void)
     if (l1.ecx & (1u << 6)) bits |= 1u << 14;   /* SMXE */
     if (l7.ebx & (1u << 0)) bits |= 1u << 16;   /* FSGSBASE */
     if (l1.ecx & (1u << 17)) bits |= 1u << 17;  /* PCIDE */
-    if (l1.ecx & (1u << 26)) bits |= 1u << 18;  /* OSXSAVE */
+    if (l1.ecx & (1u << 26)) bits |= CR4_OSXSAVE;
     if (l7.ecx & (1u << 23)) bits |= 1u << 19;  /* KL */
     if (l7.ebx & (1u << 7)) bits |= 1u << 20;   /* SMEP */
     if (l7.ebx & (1u << 20)) bits |= 1u << 21;  /* SMAP */

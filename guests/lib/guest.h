@@ -275,6 +275,7 @@ void smp_print_missing(void);          /* "missing APs: ID..." (hold the console
 #define CR0_NW (1u << 29)
 #define CR0_CD (1u << 30)
 #define CR0_PG (1u << 31)
+#define CR4_TSD (1u << 2)
 #define CR4_PSE (1u << 4)
 #define CR4_PAE (1u << 5)
 #define CR4_OSFXSR (1u << 9)
@@ -282,14 +283,17 @@ void smp_print_missing(void);          /* "missing APs: ID..." (hold the console
 #define CR4_LA57 (1u << 12)
 #define CR4_VMXE (1u << 13)
 #define CR4_PCIDE (1u << 17)
+#define CR4_OSXSAVE (1u << 18)
 #define CR4_CET (1u << 23)
 
 /* ---- paging (paging.c) ----------------------------------------------------------------------- */
 #define PTE_P (1ull << 0)
 #define PTE_W (1ull << 1)
+#define PTE_U (1ull << 2)
 #define PTE_PWT (1ull << 3)
 #define PTE_PCD (1ull << 4)
 #define PTE_PS (1ull << 7)
+#define PTE_NX (1ull << 63)
 #define PF_P (1u << 0) /* #PF error code (SDM Vol. 3A 4.7) */
 #define PF_W (1u << 1)
 #define PF_RSVD (1u << 3)
