@@ -20,6 +20,7 @@
 #define LAPIC_LDR 0xd0
 #define LAPIC_DFR 0xe0
 #define MSR_X2APIC_ID 0x802
+#define MSR_X2APIC_EOI 0x80b
 #define MSR_X2APIC_LDR 0x80d
 #define MSR_X2APIC_ICR 0x830
 #define APIC_BASE_X2APIC (1u << 10)

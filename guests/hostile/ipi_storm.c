@@ -31,7 +31,7 @@ static void fixed_handler(struct frame *f)
 {
     (void)f;
     fixed_count++;
-    if (x2apic) wrmsr(0x80b, 0);
+    if (x2apic) wrmsr(MSR_X2APIC_EOI, 0);
     else lapic_write(LAPIC_EOI, 0);
 }
 
