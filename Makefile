@@ -187,7 +187,7 @@ fuzz-smoke: fuzz-build
 # ---- the commands README.md promises ---------------------------------------------------------
 # Each first installs what is missing, then re-enters make so nothing is built before the
 # tools exist.
-.PHONY: deps test run bench bench-sched clean unit-build
+.PHONY: deps test run bench bench-sched test-hostile clean unit-build
 deps:
 	@tools/install-deps
 
@@ -211,6 +211,12 @@ bench: deps
 bench-sched: deps
 	@$(MAKE) --no-print-directory all $(BUILD)/guests/spinlock.elf
 	@tools/bench-sched
+
+# The hostile-guest catalogue beside the canary VM, and its containment table
+# (guests/hostile/README.md, tools/test-hostile --help).
+test-hostile: deps
+	@$(MAKE) --no-print-directory all guests
+	@tools/test-hostile
 
 clean:
 	rm -rf $(BUILD)

@@ -93,12 +93,17 @@ void take_init_and_sipi(Vcpu& vcpu)
 }
 
 // The timer ends the entry at the earliest of: the slice's end, the vCPU's own LAPIC timer, and
-// the LAPIC timer of a vCPU that halted on this CPU (it must wake on time).
+// the LAPIC timer of a vCPU that halted on this CPU (it must wake on time). A LAPIC timer that
+// is due again at once (a periodic count of 1, a TSC deadline in the past) is held off for
+// kMinimumRunUs: with a timer value of 0 the entry would exit before the guest's first
+// instruction every time, and the guest, whose handler hardware would run, would never run.
 void arm_preemption_timer(const PerCpu& cpu, const Vcpu& vcpu, uint64_t now, uint64_t deadline)
 {
     const vmx::Features& f = vmx::platform().features;
     if (!f.preemption_timer) return;
     uint64_t lapic = interrupts::next_deadline(vcpu);
+    uint64_t earliest_lapic = now + kMinimumRunUs * scheduling::ticks_per_us();
+    if (lapic < earliest_lapic) lapic = earliest_lapic;
     if (lapic < deadline) deadline = lapic;
     if (cpu.sleeper_deadline < deadline) deadline = cpu.sleeper_deadline;
     uint64_t ticks = deadline > now ? (deadline - now) >> f.preemption_timer_shift : 0;

@@ -1,12 +1,15 @@
-/* hostile_memory: touches guest-physical memory beyond its RAM. Under Matryoshka the VM must be
- * ended there (and only this VM) with a report; the guest printing anything after the access is
- * a FAIL. Natively the access just completes (unassigned memory): SKIP, then PASS.
- * First it checks the last word of its RAM (from the memory map) is usable.
- * Command line: addr=0xADDR (default 0xC0000000, 3 GiB) or addr=end (the first byte after RAM);
- * mode=read|write|both (default both: a read, then a write). */
+/* hostile memory_beyond_ram: reads, then writes guest-physical memory beyond its RAM (3 GiB).
+ * hardware: on a PC an address no device decodes reads all ones and drops writes (or raises a
+ *   machine check); Matryoshka owns no such page for the VM and ends it at the first access, the
+ *   read, with a report. First it checks the last word of its RAM is usable ("not ok" otherwise).
+ *   Natively the access completes: SKIP, then PASS.
+ * expect: ended ^stopped: access to guest-physical address outside the VM's memory: 0xc0000000 \(read\)
+ * Command line: addr=0xADDR (default 0xC0000000) or addr=end (the first byte after RAM);
+ * mode=read|write|both (default both: a read, then a write).
+ */
 #include "guest.h"
 
-TEST("hostile_memory");
+TEST("memory_beyond_ram");
 
 static u64 ram_top;
 static void top(u64 addr, u64 len, u32 type, void *ctx)
@@ -34,18 +37,18 @@ int main(void)
 
     u32 value = 0;
     if (strcmp(mode, "write")) {
-        printf("hostile_memory: reading 0x%08llx, beyond RAM (which ends at 0x%llx): the VM should end here\n", target,
+        printf("memory_beyond_ram: reading 0x%08llx, beyond RAM (which ends at 0x%llx): the VM should end here\n", target,
                ram_top);
         uart_flush();
         value = *p;
-        printf("hostile_memory: the read returned 0x%08x\n", value);
+        printf("memory_beyond_ram: the read returned 0x%08x\n", value);
     }
     if (strcmp(mode, "read")) {
-        printf("hostile_memory: writing 0x%08llx, beyond RAM: the VM should end here\n", target);
+        printf("memory_beyond_ram: writing 0x%08llx, beyond RAM: the VM should end here\n", target);
         uart_flush();
         *p = 0xbadc0de;
         value = *p;
-        printf("hostile_memory: the write completed, reading back 0x%08x\n", value);
+        printf("memory_beyond_ram: the write completed, reading back 0x%08x\n", value);
     }
     if (under_matryoshka()) fail(EXIT_FAIL, "the access to 0x%08llx beyond RAM did not end the VM", target);
     skip_native("ending the VM on an access beyond RAM (the access completed)");

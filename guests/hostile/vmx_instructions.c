@@ -1,12 +1,13 @@
-/* hostile_vmxon: a guest that tries to use VMX although CPUID hides it. Real hardware gives #UD
- * for every VMX instruction outside VMX operation (CR4.VMXE = 0); a hypervisor must give the
- * same (in VMX non-root these cause VM exits: the hypervisor injects #UD). Each instruction runs
- * under the guest's own IDT and prints "ok NAME: got #UD"; anything else is a FAIL. VMXON comes first
- * (the point of the test), then VMXOFF, VMCLEAR, VMPTRLD, VMPTRST, VMREAD, VMWRITE, VMLAUNCH,
- * VMRESUME, INVEPT, INVVPID, VMFUNC and GETSEC. */
+/* hostile vmx_instructions: every VMX instruction (VMXON first), INVEPT, INVVPID, VMFUNC, GETSEC.
+ * hardware: with VMX hidden in CPUID and CR4.VMXE = 0, each is #UD (SDM Vol. 3C 30.3, "VMXON":
+ *   #UD if CR4.VMXE = 0; the others #UD outside VMX operation; GETSEC #UD with CR4.SMXE = 0).
+ *   In VMX non-root they cause VM exits and the hypervisor must inject the same #UD. Each runs
+ *   under the guest's own IDT and prints "ok NAME: got #UD".
+ * expect: contained
+ */
 #include "guest.h"
 
-TEST("hostile_vmxon");
+TEST("vmx_instructions");
 
 static u64 region[512] __attribute__((aligned(4096)));
 static u64 operand[2];
