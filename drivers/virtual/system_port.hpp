@@ -17,7 +17,8 @@ constexpr uint8_t kGate2 = 0x01, kSpeaker = 0x02, kRefreshToggle = 0x10, kOut2 =
 
 class SystemPort {
 public:
-    explicit SystemPort(pit8254::Pit& pit) : pit_(&pit) { pit_->set_gate(2, false, pit_->now()); }
+    // Gate 2 starts low (bit 0 clear). Counter 2 holds no count yet, so the time is irrelevant.
+    explicit SystemPort(pit8254::Pit& pit) : pit_(&pit) { pit_->set_gate(2, false, 0); }
 
     io_bus::Handler handler();
     uint8_t read(uint64_t now) const;
