@@ -1,7 +1,7 @@
 /* hostile io_reset_cf9: resets the machine through the reset control register at port 0xCF9.
  * hardware: on a PC chipset (Intel ICH/PCH RST_CNT, byte access only) writing 0x02 selects a hard
  * reset and writing 0x06 (RST_CPU set) resets the whole machine; Linux's reboot=pci does this.
- * expect: ended reset requested: port 0xcf9 <- 0x06
+ * expect: ended ^reboot$
  * Under Matryoshka the machine is the VM: it is ended alone with the report, the other VMs run on.
  * First the harmless forms, which must not reset: a dword and a word at 0xCF8 whose byte 1 has
  * bit 2 set (CONFIG_ADDRESS of PCI mechanism #1, never RST_CNT), and 0x02 alone (bit 1 reads back). */

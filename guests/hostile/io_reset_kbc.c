@@ -1,7 +1,7 @@
 /* hostile io_reset_kbc: resets the machine through the keyboard controller: command 0xFE to port 0x64.
  * hardware: the 8042's commands 0xF0-0xFF pulse the output-port lines whose bit is clear in the
  * low nibble; line 0 is the CPU reset line, so 0xFE resets the machine (the oldest PC reboot).
- * expect: ended reset requested: port 0x64 <- 0xfe
+ * expect: ended ^reboot$
  * Under Matryoshka the VM has no keyboard controller (0x64 reads 0xFF, the empty bus) but the reset
  * line is honoured: the VM is ended alone with the report. First harmless commands that must not
  * reset: 0xFF (pulses nothing), 0xD1 (write output port), 0x20 (read command byte). */
