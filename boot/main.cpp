@@ -1,5 +1,6 @@
 // The boot sequence on the boot CPU: from GRUB's handoff to every CPU in VMX root.
 #include "arch/cpu.hpp"
+#include "arch/host_mtrr.hpp"
 #include "arch/exceptions.hpp"
 #include "arch/idt.hpp"
 #include "arch/paging.hpp"
@@ -170,12 +171,21 @@ void init_timers_and_apic()
                   tsc::frequency_hz() / 1000, tsc::source_name());
 }
 
+void hang_on_cpu_1(PerCpu& cpu)
+{
+    if (cpu.index == 1) cpu::halt_forever();
+}
+
 void start_cpus()
 {
     smp::Limits limits{options.max_cpus, options.ap_timeout_ms};
     if (const char* error = smp::start_application_processors(platform, boot_info, frames, limits))
         console::error("CPU bring-up stopped: {}", error);
     console::info("{} of {} CPUs started", smp::cpus_online(), smp::cpus_found());
+    if (options.selftest == boot::SelfTest::hang_ap && smp::cpus_online() > 1) {
+        console::info("selftest hang-ap: CPU 1 never finishes; the boot CPU waits for it");
+        smp::run_everywhere(hang_on_cpu_1, smp::kNoTimeout);
+    }
 }
 
 void print_vmx_summary(const vmx::Features& f)
@@ -255,6 +265,7 @@ extern "C" [[noreturn]] void kernel_main(uint32_t mbi_physical)
     run_global_constructors();
     read_boot_information(mbi_physical);
     init_memory(mbi_physical);
+    host_mtrr::read();
     start_framebuffer_console();
     read_acpi();
     init_timers_and_apic();

@@ -9,8 +9,9 @@ namespace boot {
 
 enum class ExitMethod : uint8_t { acpi, bochs, qemu, halt };
 // Deliberate faults that let the test suite check the fault path: the register dump, and that
-// only the faulting CPU stops.
-enum class SelfTest : uint8_t { none, fault_ap, fault_boot_cpu };
+// only the faulting CPU stops; and an application processor that never finishes its boot work
+// (hang_ap), so that the boot CPU waits for it forever and only the debug keys can end the run.
+enum class SelfTest : uint8_t { none, fault_ap, fault_boot_cpu, hang_ap };
 
 struct Options {
     uint16_t serial_port = 0x3f8; // 0 = serial console off

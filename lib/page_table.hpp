@@ -188,6 +188,8 @@ public:
         return root_ != kNoTable;
     }
     uint64_t root() const { return root_; }
+    // Works on a tree built earlier (by another PageTable of the same format) from its root.
+    void adopt(uint64_t root) { root_ = root; }
     const Format& format() const { return format_; }
 
     // virt and phys must be 4 KiB aligned; size is rounded up to pages. Uses the largest leaves
@@ -237,6 +239,13 @@ public:
             table = format_.address(e, l);
         }
         return false;
+    }
+
+    // Calls visit(virt, level, access) for every leaf, lowest address first.
+    template <class Visit>
+    void for_each_leaf(Visit&& visit) const
+    {
+        if (root_ != kNoTable) visit_leaves(root_, kLevels, 0, visit);
     }
 
     // Frees every table including the root; init() starts over.
@@ -340,6 +349,18 @@ private:
         uint64_t* entries = memory_.table(child);
         for (size_t j = 0; j < kEntries; ++j)
             entries[j] = format_.leaf(base + j * span(level - 1), level - 1, access);
+    }
+
+    template <class Visit>
+    void visit_leaves(uint64_t table, int level, uint64_t base, Visit& visit) const
+    {
+        const uint64_t* entries = memory_.table(table);
+        for (size_t j = 0; j < kEntries; ++j) {
+            uint64_t e = entries[j], va = base + j * span(level);
+            if (!format_.present(e)) continue;
+            if (format_.is_leaf(e, level)) visit(va, level, format_.access(e, level));
+            else visit_leaves(format_.address(e, level), level - 1, va, visit);
+        }
     }
 
     void free_tree(uint64_t table, int level)

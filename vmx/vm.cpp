@@ -173,8 +173,10 @@ void create_all(const mb2::BootInfo& boot, FrameAllocator& frames)
         }
         vm->index = uint32_t(machine_count);
         machines[machine_count++] = vm;
-        console::info("vm {}: {} RAM at {:#x}, {} vCPU{}, EPT {:#x}", vm->name, Bytes{vm->ram.size}, vm->ram_physical,
-                      vm->vcpu_count, vm->vcpu_count == 1 ? "" : "s", vm->ept_pointer);
+        char leaves[120];
+        ept::describe_leaves(vm->ept_pointer, leaves, sizeof leaves);
+        console::info("vm {}: {} RAM at {:#x}, {} vCPU{}, EPT {:#x}: {}", vm->name, Bytes{vm->ram.size},
+                      vm->ram_physical, vm->vcpu_count, vm->vcpu_count == 1 ? "" : "s", vm->ept_pointer, leaves);
     }
 }
 
