@@ -195,6 +195,11 @@ void print_vmx_summary(const vmx::Features& f)
     console::info("VMX: EPT 4-level {}, write-back {}, pages 4K{}{}, accessed/dirty {}, INVEPT {}", f.ept_4level,
                   f.ept_wb, f.ept_2m ? " 2M" : "", f.ept_1g ? " 1G" : "", f.ept_ad, f.invept);
     console::info("VMX: VPID {}, unrestricted guest {}, pause-loop exiting {}", f.vpid, f.unrestricted_guest, f.ple);
+    if (!(vmx::platform().controls.proc2.value & vmx::proc2::enable_vpid))
+        console::info("VMX: VPIDs not used ({}): every VM entry and exit flushes the guest's TLB entries",
+                      !f.vpid ? "not supported" : !f.invvpid ? "no INVVPID" : "vpid=off");
+    if (!f.unrestricted_guest)
+        console::warning("VMX: no unrestricted guest: VMs that start in real mode or with paging off are refused");
     if (f.preemption_timer)
         console::info("VMX: preemption timer yes, one tick every 2^{} TSC ticks ({} kHz)", f.preemption_timer_shift,
                       (tsc::frequency_hz() >> f.preemption_timer_shift) / 1000);
@@ -218,7 +223,9 @@ void enter_root_on_this_cpu(PerCpu& cpu)
 void enter_vmx_root_everywhere()
 {
     char text[160];
-    if (const char* error = vmx::probe(text, sizeof text)) refuse(power::ExitStatus::refused, error);
+    vmx::ControlRequests requests = vmx::matryoshka_controls;
+    if (!options.vpid) requests.proc2.optional &= ~vmx::proc2::enable_vpid;
+    if (const char* error = vmx::probe(requests, text, sizeof text)) refuse(power::ExitStatus::refused, error);
     const vmx::Features& features = vmx::platform().features;
 
     uint64_t below = features.physical_address_width_32 ? 1ull << 32 : FrameAllocator::kNone;
@@ -248,7 +255,7 @@ void enter_vmx_root_everywhere()
     if (boot_info.module_count == 0) power::exit(power::ExitStatus::success);
     if (vms::count() == 0) {
         console::error("no virtual machine could be started");
-        power::exit(power::ExitStatus::failure);
+        power::exit(vms::all_refused() ? power::ExitStatus::refused : power::ExitStatus::failure);
     }
     scheduling::Config config{sched::find_policy(Str(options.sched_policy)), options.slice_us, options.trace_at_end};
     if (!scheduling::init(config, frames)) power::exit(power::ExitStatus::failure);

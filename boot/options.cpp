@@ -58,6 +58,14 @@ bool parse_e9(Str value, Options& out)
     return true;
 }
 
+bool parse_vpid(Str value, Options& out)
+{
+    if (value == Str("on")) out.vpid = true;
+    else if (value == Str("off")) out.vpid = false;
+    else return false;
+    return true;
+}
+
 bool parse_exit(Str value, Options& out)
 {
     static constexpr struct { const char* name; ExitMethod method; } kMethods[] = {
@@ -147,6 +155,7 @@ constexpr OptionSpec kOptions[] = {
     {"sched", "a scheduling policy (round-robin, credit, lock-holder-aware, gang, relaxed-co, balance)", parse_sched},
     {"slice", "microseconds from 100 to 1000000", parse_slice},
     {"sched_trace", "off or end", parse_sched_trace},
+    {"vpid", "on or off", parse_vpid},
 };
 
 constexpr auto kValidKeys = cmdline::join_keys<kOptions>();

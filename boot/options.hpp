@@ -31,6 +31,9 @@ struct Options {
     // Key sched_trace= (off or end): dump the scheduler's trace on the console at the end of the
     // run; the `t` debug key is for a dump on demand.
     bool trace_at_end = false;
+    // Key vpid= (on or off): off runs VMs without VPIDs even where the CPU has them, as on a CPU
+    // without (every VM entry and exit then flushes the guest's TLB entries).
+    bool vpid = true;
 };
 
 struct Diagnostic {

@@ -59,7 +59,7 @@ void expect_one(const ParseResult& r, Kind kind, const std::string& key, const s
     EXPECT_EQ(r.has_error(), kind != Kind::unknown_key);
 }
 
-const std::string kValidKeys = "serial, console, e9, exit, cpus, ap_timeout, selftest, sched, slice, sched_trace";
+const std::string kValidKeys = "serial, console, e9, exit, cpus, ap_timeout, selftest, sched, slice, sched_trace, vpid";
 const std::string kSerialExpected = "com1, com2, com3, com4, a port number from 1 to 0xffff, or off";
 const std::string kSchedExpected =
     "a scheduling policy (round-robin, credit, lock-holder-aware, gang, relaxed-co, balance)";
@@ -199,6 +199,16 @@ TEST(Options, ApTimeout)
         expect_one(p.result, Kind::bad_value, "ap_timeout", value, "milliseconds from 1 to 10000");
         EXPECT_EQ(p.options.ap_timeout_ms, 200u);
     }
+}
+
+TEST(Options, Vpid)
+{
+    EXPECT_TRUE(parse("").options.vpid);
+    EXPECT_FALSE(parse("vpid=off").options.vpid);
+    EXPECT_TRUE(parse("vpid=off vpid=on").options.vpid);
+    auto p = parse("vpid=0");
+    expect_one(p.result, Kind::bad_value, "vpid", "0", "on or off");
+    EXPECT_TRUE(p.options.vpid);
 }
 
 TEST(Options, SelfTest)
