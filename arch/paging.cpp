@@ -52,7 +52,7 @@ bool map_image_section(const char* start, const char* end, Access access)
 const char* check_write_xor_execute()
 {
     const char* error = nullptr;
-    tables->for_each_leaf([&error](uint64_t virt, uint64_t, Access access) {
+    tables->for_each_leaf([&error](uint64_t virt, int, Access access) {
         if (access.write && access.execute) error = "W^X violated: a writable and executable hypervisor mapping";
         if (virt >= kDirectMapBase && virt < kImageOffset && access.execute) error = "the direct map is executable";
     });

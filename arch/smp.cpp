@@ -4,6 +4,7 @@
 #include "arch/paging.hpp"
 #include "arch/tsc.hpp"
 #include "drivers/console.hpp"
+#include "drivers/debug_keys.hpp"
 #include "drivers/lapic.hpp"
 
 extern "C" const char ap_trampoline_start[], ap_trampoline_end[], ap_trampoline_params[];
@@ -75,12 +76,21 @@ PerCpu* allocate_cpu(FrameAllocator& frames, uint32_t index, uint32_t apic_id)
     return cpu;
 }
 
+// Every wait of the boot CPU for the others goes through here: the serial debug keys are read
+// between short steps, so the operator can still reboot or power off a machine whose CPUs never
+// answer or never finish (drivers/debug_keys.hpp).
+constexpr uint64_t kWaitStepUs = 50;
+void wait_step()
+{
+    debug_keys::poll();
+    tsc::delay_us(kWaitStepUs);
+}
+
 bool wait_online(PerCpu& cpu, uint64_t microseconds)
 {
-    uint64_t step = 50;
-    for (uint64_t waited = 0; waited < microseconds; waited += step) {
+    for (uint64_t waited = 0; waited < microseconds; waited += kWaitStepUs) {
         if (__atomic_load_n(&cpu.online, __ATOMIC_ACQUIRE)) return true;
-        tsc::delay_us(step);
+        wait_step();
     }
     return __atomic_load_n(&cpu.online, __ATOMIC_ACQUIRE);
 }
@@ -186,8 +196,8 @@ size_t run_everywhere(void (*work)(PerCpu&), uint32_t timeout_ms)
         uint64_t waited = 0;
         while (__atomic_load_n(&cpus[i]->work, __ATOMIC_ACQUIRE) &&
                (timeout_ms == kNoTimeout || waited < uint64_t(timeout_ms) * 1000)) {
-            tsc::delay_us(50);
-            waited += 50;
+            wait_step();
+            waited += kWaitStepUs;
         }
         if (!__atomic_load_n(&cpus[i]->work, __ATOMIC_ACQUIRE)) ++finished;
     }

@@ -29,7 +29,8 @@ size_t cpus_online();  // CPUs running, the boot CPU included
 PerCpu& cpu(size_t index);  // 0 <= index < cpus_online()
 
 // Runs `work` on every online CPU (the boot CPU last, itself) and waits for each, at most
-// `timeout_ms` (kNoTimeout: as long as it takes); returns how many finished.
+// `timeout_ms` (kNoTimeout: as long as it takes); returns how many finished. While it waits, the
+// boot CPU answers the serial debug keys.
 constexpr uint32_t kNoTimeout = ~0u;
 size_t run_everywhere(void (*work)(PerCpu&), uint32_t timeout_ms);
 

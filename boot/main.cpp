@@ -1,5 +1,7 @@
 // The boot sequence on the boot CPU: from GRUB's handoff to every CPU in VMX root.
 #include "arch/cpu.hpp"
+#include "arch/exceptions.hpp"
+#include "arch/host_mtrr.hpp"
 #include "arch/panic.hpp"
 #include "arch/idt.hpp"
 #include "arch/paging.hpp"
@@ -173,12 +175,21 @@ void init_timers_and_apic()
                   tsc::frequency_hz() / 1000, tsc::source_name());
 }
 
+void hang_on_cpu_1(PerCpu& cpu)
+{
+    if (cpu.index == 1) cpu::halt_forever();
+}
+
 void start_cpus()
 {
     smp::Limits limits{options.max_cpus, options.ap_timeout_ms};
     if (const char* error = smp::start_application_processors(platform, boot_info, frames, limits))
         console::error("CPU bring-up stopped: {}", error);
     console::info("{} of {} CPUs started", smp::cpus_online(), smp::cpus_found());
+    if (options.selftest == boot::SelfTest::hang_ap && smp::cpus_online() > 1) {
+        console::info("selftest hang-ap: CPU 1 never finishes; the boot CPU waits for it");
+        smp::run_everywhere(hang_on_cpu_1, smp::kNoTimeout);
+    }
 }
 
 void print_vmx_summary(const vmx::Features& f)
@@ -188,6 +199,11 @@ void print_vmx_summary(const vmx::Features& f)
     console::info("VMX: EPT 4-level {}, write-back {}, pages 4K{}{}, accessed/dirty {}, INVEPT {}", f.ept_4level,
                   f.ept_wb, f.ept_2m ? " 2M" : "", f.ept_1g ? " 1G" : "", f.ept_ad, f.invept);
     console::info("VMX: VPID {}, unrestricted guest {}, pause-loop exiting {}", f.vpid, f.unrestricted_guest, f.ple);
+    if (!(vmx::platform().controls.proc2.value & vmx::proc2::enable_vpid))
+        console::info("VMX: VPIDs not used ({}): every VM entry and exit flushes the guest's TLB entries",
+                      !f.vpid ? "not supported" : !f.invvpid ? "no INVVPID" : "vpid=off");
+    if (!f.unrestricted_guest)
+        console::warning("VMX: no unrestricted guest: VMs that start in real mode or with paging off are refused");
     if (f.preemption_timer)
         console::info("VMX: preemption timer yes, one tick every 2^{} TSC ticks ({} kHz)", f.preemption_timer_shift,
                       (tsc::frequency_hz() >> f.preemption_timer_shift) / 1000);
@@ -221,7 +237,9 @@ void enter_root_on_this_cpu(PerCpu& cpu)
 void enter_vmx_root_everywhere()
 {
     char text[160];
-    if (const char* error = vmx::probe(text, sizeof text)) refuse(power::ExitStatus::refused, error);
+    vmx::ControlRequests requests = vmx::matryoshka_controls;
+    if (!options.vpid) requests.proc2.optional &= ~vmx::proc2::enable_vpid;
+    if (const char* error = vmx::probe(requests, text, sizeof text)) refuse(power::ExitStatus::refused, error);
     const vmx::Features& features = vmx::platform().features;
 
     uint64_t below = features.physical_address_width_32 ? 1ull << 32 : FrameAllocator::kNone;
@@ -251,7 +269,7 @@ void enter_vmx_root_everywhere()
     if (boot_info.module_count == 0) power::exit(power::ExitStatus::success);
     if (vms::count() == 0) {
         console::error("no virtual machine could be started");
-        power::exit(power::ExitStatus::failure);
+        power::exit(vms::all_refused() ? power::ExitStatus::refused : power::ExitStatus::failure);
     }
     scheduling::Config config{sched::find_policy(Str(options.sched_policy)), options.slice_us, options.trace_at_end};
     if (!scheduling::init(config, frames)) power::exit(power::ExitStatus::failure);
@@ -268,6 +286,7 @@ extern "C" [[noreturn]] void kernel_main(uint32_t mbi_physical)
     run_global_constructors();
     read_boot_information(mbi_physical);
     init_memory(mbi_physical);
+    host_mtrr::read();
     start_framebuffer_console();
     read_acpi();
     init_timers_and_apic();

@@ -58,6 +58,14 @@ bool parse_e9(Str value, Options& out)
     return true;
 }
 
+bool parse_vpid(Str value, Options& out)
+{
+    if (value == Str("on")) out.vpid = true;
+    else if (value == Str("off")) out.vpid = false;
+    else return false;
+    return true;
+}
+
 bool parse_exit(Str value, Options& out)
 {
     static constexpr struct { const char* name; ExitMethod method; } kMethods[] = {
@@ -94,6 +102,7 @@ bool parse_selftest(Str value, Options& out)
     static constexpr struct { const char* name; SelfTest test; } kTests[] = {
         {"none", SelfTest::none}, {"fault-ap", SelfTest::fault_ap}, {"fault-boot-cpu", SelfTest::fault_boot_cpu},
         {"stack-overflow", SelfTest::stack_overflow},
+        {"hang-ap", SelfTest::hang_ap},
     };
     for (const auto& t : kTests) {
         if (value == Str(t.name)) {
@@ -141,12 +150,13 @@ constexpr OptionSpec kOptions[] = {
     {"exit", "acpi, bochs, qemu, or halt", parse_exit},
     {"cpus", "a CPU count from 1 to 4096", parse_cpus},
     {"ap_timeout", "milliseconds from 1 to 10000", parse_ap_timeout},
-    {"selftest", "none, fault-ap, fault-boot-cpu, or stack-overflow", parse_selftest},
+    {"selftest", "none, fault-ap, fault-boot-cpu, stack-overflow, or hang-ap", parse_selftest},
     // The registry (sched/policies.cpp) is an extern table, not a compile-time one, so the list is
     // written out; Options.SchedExpectedNamesEveryPolicy checks that it names every registered policy.
     {"sched", "a scheduling policy (round-robin, credit, lock-holder-aware, gang, relaxed-co, balance)", parse_sched},
     {"slice", "microseconds from 100 to 1000000", parse_slice},
     {"sched_trace", "off or end", parse_sched_trace},
+    {"vpid", "on or off", parse_vpid},
 };
 
 constexpr auto kValidKeys = cmdline::join_keys<kOptions>();

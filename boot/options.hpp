@@ -9,8 +9,10 @@ namespace boot {
 
 enum class ExitMethod : uint8_t { acpi, bochs, qemu, halt };
 // Deliberate faults that let the test suite check the fault path: the register dump, and that
-// only the faulting CPU stops.
-enum class SelfTest : uint8_t { none, fault_ap, fault_boot_cpu, stack_overflow };
+// every CPU stops (a panic); a stack overflow that must hit a guard page; and an application
+// processor that never finishes its boot work (hang_ap), so that the boot CPU waits for it forever
+// and only the debug keys can end the run.
+enum class SelfTest : uint8_t { none, fault_ap, fault_boot_cpu, stack_overflow, hang_ap };
 
 struct Options {
     uint16_t serial_port = 0x3f8; // 0 = serial console off
@@ -30,6 +32,9 @@ struct Options {
     // Key sched_trace= (off or end): dump the scheduler's trace on the console at the end of the
     // run; the `t` debug key is for a dump on demand.
     bool trace_at_end = false;
+    // Key vpid= (on or off): off runs VMs without VPIDs even where the CPU has them, as on a CPU
+    // without (every VM entry and exit then flushes the guest's TLB entries).
+    bool vpid = true;
 };
 
 struct Diagnostic {

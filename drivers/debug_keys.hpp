@@ -10,7 +10,9 @@ namespace debug_keys {
 
 // Cheap enough for every pass of the vCPU loop: reads the UART at most once per millisecond
 // (by the TSC; every call before the TSC is calibrated). Only the boot CPU, or a CPU that has
-// stopped everything else (power::exit's halt path), should call it.
+// stopped everything else (power::exit's halt path), should call it. The boot CPU calls it in
+// its vCPU loop and idle loop and in every wait for the other CPUs (arch/smp.cpp); while it runs
+// a guest, the next exit (at the latest the preemption timer's end of the slice) gets there.
 void poll();
 
 }  // namespace debug_keys

@@ -188,6 +188,8 @@ public:
         return root_ != kNoTable;
     }
     uint64_t root() const { return root_; }
+    // Works on a tree built earlier (by another PageTable of the same format) from its root.
+    void adopt(uint64_t root) { root_ = root; }
     const Format& format() const { return format_; }
 
     // virt and phys must be 4 KiB aligned; size is rounded up to pages. Uses the largest leaves
@@ -239,12 +241,12 @@ public:
         return false;
     }
 
-    // Calls f(virt, bytes, access) for every leaf, in address order; an address whose bit 47 is
-    // set is given in its canonical (sign-extended) form when the format requires one.
-    template <class F>
-    void for_each_leaf(F&& f) const
+    // Calls visit(virt, level, access) for every leaf, lowest address first; an address whose bit
+    // 47 is set is given in its canonical (sign-extended) form when the format requires one.
+    template <class Visit>
+    void for_each_leaf(Visit&& visit) const
     {
-        if (root_ != kNoTable) leaves_in(root_, kLevels, 0, f);
+        if (root_ != kNoTable) visit_leaves(root_, kLevels, 0, visit);
     }
 
     // Frees every table including the root; init() starts over.
@@ -350,20 +352,19 @@ private:
             entries[j] = format_.leaf(base + j * span(level - 1), level - 1, access);
     }
 
-    template <class F>
-    void leaves_in(uint64_t table, int level, uint64_t base, F& f) const
+    template <class Visit>
+    void visit_leaves(uint64_t table, int level, uint64_t base, Visit& visit) const
     {
         const uint64_t* entries = memory_.table(table);
         for (size_t j = 0; j < kEntries; ++j) {
-            uint64_t e = entries[j];
+            uint64_t e = entries[j], va = base + j * span(level);
             if (!format_.present(e)) continue;
-            uint64_t va = base + j * span(level);
             if (!format_.is_leaf(e, level)) {
-                leaves_in(format_.address(e, level), level - 1, va, f);
+                visit_leaves(format_.address(e, level), level - 1, va, visit);
                 continue;
             }
             uint64_t canonical = uint64_t(int64_t(va << 16) >> 16);
-            f(format_.valid_range(va, va) ? va : canonical, span(level), format_.access(e, level));
+            visit(format_.valid_range(va, va) ? va : canonical, level, format_.access(e, level));
         }
     }
 

@@ -365,8 +365,6 @@ const char* check_requirements(const CapabilityMsrs& m, const Features& f, char*
     if (!f.invept) return "INVEPT is not supported (IA32_VMX_EPT_VPID_CAP bit 20)";
     if (!f.invept_single && !f.invept_all)
         return "neither single-context nor all-context INVEPT is supported (IA32_VMX_EPT_VPID_CAP bits 25, 26)";
-    if (!f.unrestricted_guest)
-        return "unrestricted guest is not supported (IA32_VMX_PROCBASED_CTLS2 allowed-1 bit 7)";
 
     Controls c = compute_controls(m);
     // Not requested (it follows the guest's EFER.LMA) but 64-bit guests cannot run without it.

@@ -190,15 +190,19 @@ struct ControlRequests {
 // IA32_TSC_ADJUST) without moving anyone else's; MONITOR/MWAIT and RDPMC are hidden from guests (#UD/#GP are injected);
 // CR8 exits keep a 64-bit guest's TPR writes off the physical APIC (no TPR shadow is used);
 // EFER and PAT are switched on every entry and exit; acknowledging the interrupt on exit keeps
-// a host interrupt from staying pending and exiting again at once.
+// a host interrupt from staying pending and exiting again at once. Unrestricted guest is optional
+// for VMX root: without it every VM is refused on its own (vms::create), since each starts in real
+// mode or with paging off; VPID is optional: without it VM entries and exits flush the guest's
+// linear and combined TLB entries (SDM Vol. 3C 29.4.3.3), and EPT's guest-physical entries are
+// tagged by EPTP, so VMs never see each other's translations either way.
 constexpr ControlRequests matryoshka_controls = {
     .pin = {pin::external_interrupt_exiting | pin::nmi_exiting, pin::preemption_timer | pin::virtual_nmis, 0},
     .proc = {proc::hlt_exiting | proc::use_io_bitmaps | proc::use_msr_bitmaps | proc::activate_secondary |
                  proc::cr8_load_exiting | proc::cr8_store_exiting | proc::mwait_exiting | proc::monitor_exiting |
                  proc::rdpmc_exiting | proc::use_tsc_offsetting,
              0, proc::cr3_load_exiting | proc::cr3_store_exiting},
-    .proc2 = {proc2::enable_ept | proc2::unrestricted_guest,
-              proc2::enable_vpid | proc2::pause_loop_exiting | proc2::enable_rdtscp | proc2::enable_invpcid |
+    .proc2 = {proc2::enable_ept,
+              proc2::unrestricted_guest | proc2::enable_vpid | proc2::pause_loop_exiting | proc2::enable_rdtscp | proc2::enable_invpcid |
                   proc2::enable_xsaves | proc2::wbinvd_exiting,
               0},
     .exit = {exit::host_address_space_size | exit::save_ia32_efer | exit::load_ia32_efer |

@@ -29,7 +29,8 @@
 // them or a TPR shadow a 64-bit guest's MOV to CR8 reaches the physical TPR, SDM Vol. 3C 26.3
 // "Changes to Instruction Behavior in VMX Non-Root Operation") belong to the vLAPIC, not here.
 //
-// Matryoshka requires unrestricted guest, so PE and PG are exempt from the CR0 fixed bits here.
+// Every VM that runs has unrestricted guest (without it vms::create refuses them), so PE and PG
+// are exempt from the CR0 fixed bits here.
 #pragma once
 #include <cstdint>
 

@@ -25,6 +25,7 @@ Vm* machines[kMaxVms];
 size_t machine_count = 0;
 uint16_t next_vpid = 1;  // VPID 0 is the host's (SDM Vol. 3C 29.1.1)
 size_t not_started = 0;  // guests the modules asked for that could not be built
+size_t refused = 0;      // ...of them, those this CPU cannot run (refusal())
 
 uint64_t allocate_zeroed(FrameAllocator& frames, uint64_t bytes, uint64_t alignment)
 {
@@ -95,7 +96,7 @@ bool create_vcpus(Vm& vm, const guest_config::Guest& guest, FrameAllocator& fram
         Vcpu* vcpu = new (&vm.vcpus[i]) Vcpu(&vm, i, apic, vlapic::Callbacks{ipi::route, ipi::level_eoi, &vm.vcpus[i]});
         vcpu->vmcs = frames.allocate(4096);
         if (vcpu->vmcs == FrameAllocator::kNone) return false;
-        if (vmx::platform().features.vpid) vcpu->vpid = next_vpid++;
+        if (vmx::platform().controls.proc2.value & vmx::proc2::enable_vpid) vcpu->vpid = next_vpid++;
         vcpu->cpuid_view = guest_cpuid::view(*vcpu);
         vcpu->cpuid_cache.fill(*vcpu);
         if (!vcpu_switch::init(*vcpu, frames)) return false;  // needs the CPUID view
@@ -112,6 +113,21 @@ bool create_vcpus(Vm& vm, const guest_config::Guest& guest, FrameAllocator& fram
         }
     }
     return true;
+}
+
+// Why this CPU cannot run `guest` at all, or nullptr. Without unrestricted guest, VM entry needs
+// CR0.PE and CR0.PG set (SDM Vol. 3C 26.3.1.1), but every guest starts in real mode (start=realmode,
+// and every application processor after its SIPI) or in protected mode with paging off (Multiboot).
+// Running those would take an emulation of unpaged mode (an identity page table under a shadowed
+// CR0.PG, as KVM does) and of real mode, which Matryoshka does not have.
+const char* refusal(const guest_config::Guest& guest)
+{
+    if (vmx::platform().features.unrestricted_guest) return nullptr;
+    return guest.config.start == guest_config::StartMode::realmode
+               ? "this CPU has no unrestricted guest (IA32_VMX_PROCBASED_CTLS2 allowed-1 bit 7), and the guest "
+                 "starts in real mode"
+               : "this CPU has no unrestricted guest (IA32_VMX_PROCBASED_CTLS2 allowed-1 bit 7), and a Multiboot "
+                 "kernel starts with paging off";
 }
 
 Vm* create(const guest_config::Guest& guest, FrameAllocator& frames, char* error, size_t size)
@@ -168,6 +184,12 @@ void create_all(const mb2::BootInfo& boot, FrameAllocator& frames)
     for (size_t i = 0; i < guests.error_count; ++i) console::error("{}", guests.errors[i]);
     not_started = guests.error_count + guests.dropped_errors;
     for (size_t i = 0; i < guests.guest_count; ++i) {
+        if (const char* why = refusal(guests.guests[i])) {
+            console::error("vm {} refused: {}", guests.guests[i].config.name, why);
+            ++not_started;
+            ++refused;
+            continue;
+        }
         char error[200];
         Vm* vm = create(guests.guests[i], frames, error, sizeof error);
         if (!vm) {
@@ -177,12 +199,15 @@ void create_all(const mb2::BootInfo& boot, FrameAllocator& frames)
         }
         vm->index = uint32_t(machine_count);
         machines[machine_count++] = vm;
-        console::info("vm {}: {} RAM at {:#x}, {} vCPU{}, EPT {:#x}", vm->name, Bytes{vm->ram.size}, vm->ram_physical,
-                      vm->vcpu_count, vm->vcpu_count == 1 ? "" : "s", vm->ept_pointer);
+        char leaves[120];
+        ept::describe_leaves(vm->ept_pointer, leaves, sizeof leaves);
+        console::info("vm {}: {} RAM at {:#x}, {} vCPU{}, EPT {:#x}: {}", vm->name, Bytes{vm->ram.size},
+                      vm->ram_physical, vm->vcpu_count, vm->vcpu_count == 1 ? "" : "s", vm->ept_pointer, leaves);
     }
 }
 
 size_t count() { return machine_count; }
+bool all_refused() { return refused != 0 && refused == not_started; }
 Vm& get(size_t index) { return *machines[index]; }
 
 void end(Vm& vm, VmEnd how, uint64_t value, const char* report)

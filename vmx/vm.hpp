@@ -49,6 +49,9 @@ namespace vms {
 // A guest that cannot be built is reported and left out; the others still start.
 void create_all(const mb2::BootInfo& boot, FrameAllocator& frames);
 size_t count();
+// True when guests were left out and every one of them because this CPU cannot run it (the run
+// then ends with the "refused" status, as a machine without VT-x does).
+bool all_refused();
 Vm& get(size_t index);
 
 // Ends a VM (first caller wins): records why and stops its vCPUs at their next exit. `report`

@@ -30,13 +30,13 @@ CapabilityMsrs read_capabilities()
 
 }  // namespace
 
-const char* probe(char* buffer, size_t size)
+const char* probe(const ControlRequests& requests, char* buffer, size_t size)
 {
     if (const char* error = enable_feature_control()) return error;
     detected.msrs = read_capabilities();
     detected.features = decode(detected.msrs);
     if (const char* error = check_requirements(detected.msrs, detected.features, buffer, size)) return error;
-    detected.controls = compute_controls(detected.msrs);
+    detected.controls = compute_controls(detected.msrs, requests);
     detected.cr = make_cr_config(detected.msrs, guest_cpuid::cr4_allowed());
     return nullptr;
 }

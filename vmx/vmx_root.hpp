@@ -19,7 +19,8 @@ struct Platform {
 // On the boot CPU: checks CPUID.1:ECX.VMX and IA32_FEATURE_CONTROL (locking it with VMX outside
 // SMX when firmware left it unlocked), reads the capability MSRs and checks Matryoshka's
 // requirements. nullptr, or the precise reason VT-x is unusable (possibly written to `buffer`).
-const char* probe(char* buffer, size_t size);
+// The controls VMs get are computed from `requests` (the operator may turn optional ones off).
+const char* probe(const ControlRequests& requests, char* buffer, size_t size);
 const Platform& platform();
 
 // VMXON on this CPU with the region at cpu.vmxon_region (allocated by the caller, 4 KiB,

@@ -12,10 +12,13 @@
 #        warn  CPUID 0x15/0x16 advertise a TSC frequency that Bochs's TSC (ips=50000000) does not
 #              follow: the hypervisor warns and calibrates with the PIT
 #        none  refused before the TSC is measured (no long mode: boot/entry.asm refuses)
-#   outcome  `runs` (VMX root, [hello] PASS hello, vm hello ended: debug-exit 0, status 0), or the
-#            exact refusal line (status 2, no VM started)
+#   outcome  `runs` (VMX root, [hello] PASS hello, vm hello ended: debug-exit 0, status 0), the
+#            exact refusal line (status 2, no VMX root, no VM started), or `vm-refused` followed by
+#            the exact line refusing the VM (status 2: VMX root up on every CPU, hello refused,
+#            "no virtual machine could be started", nothing else in error)
 # As on the real parts: Nehalem (corei5_lynnfield_750) has EPT and VPID but not unrestricted
-# guest, which came with Westmere (corei5_arrandale_m520); Penryn has VMX without EPT; the
+# guest, which came with Westmere (corei5_arrandale_m520): VMX root comes up, and the hello guest
+# (a Multiboot kernel, entered with paging off) is refused on its own; Penryn has VMX without EPT; the
 # Prescott Celeron and the AMD models have no VT-x (AMD's SVM is not used).
 #
 # The 32-bit-only models (atom_n270 here; p3_katmai, p4_willamette, core_duo_t2400_yonah behave
@@ -33,7 +36,7 @@ corei3_cnl                | warn | runs
 corei7_icelake_u          | warn | runs
 tigerlake                 | warn | runs
 corei5_arrandale_m520     | pit  | runs
-corei5_lynnfield_750      | pit  | matryoshka: error: unrestricted guest is not supported (IA32_VMX_PROCBASED_CTLS2 allowed-1 bit 7)
+corei5_lynnfield_750      | pit  | vm-refused matryoshka: error: vm hello refused: this CPU has no unrestricted guest (IA32_VMX_PROCBASED_CTLS2 allowed-1 bit 7), and a Multiboot kernel starts with paging off
 core2_penryn_t9600        | pit  | matryoshka: error: EPT is not supported (IA32_VMX_PROCBASED_CTLS2 allowed-1 bit 1)
 p4_prescott_celeron_336   | pit  | matryoshka: error: this CPU does not support VT-x (CPUID.1:ECX.VMX is 0)
 athlon64_clawhammer       | pit  | matryoshka: error: this CPU does not support VT-x (CPUID.1:ECX.VMX is 0)
@@ -90,6 +93,15 @@ check_model() {
             if ! grep -qxF -- "$line" "$log"; then problem "$model" "$log" "no line '$line'"; fi
         done
         if line=$(grep -m1 '^matryoshka: error:' "$log"); then problem "$model" "$log" "error line '$line'"; fi
+    elif [[ $outcome == vm-refused\ * ]]; then
+        for line in "${outcome#vm-refused }" "matryoshka: 1 of 1 CPUs in VMX root" \
+            "matryoshka: error: no virtual machine could be started" "matryoshka: exit status 2"; do
+            if ! grep -qxF -- "$line" "$log"; then problem "$model" "$log" "no line '$line'"; fi
+        done
+        if [[ $(grep -c '^matryoshka: error:' "$log") != 2 ]]; then
+            problem "$model" "$log" "not exactly two error lines (the VM's refusal and no VM started)"
+        fi
+        if grep -qE '^\[hello\]' "$log"; then problem "$model" "$log" "the guest ran"; fi
     else
         for line in "$outcome" "matryoshka: exit status 2"; do
             if ! grep -qxF -- "$line" "$log"; then problem "$model" "$log" "no line '$line'"; fi

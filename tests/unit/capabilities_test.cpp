@@ -321,7 +321,7 @@ TEST(ComputeControls, Penryn)
     EXPECT_EQ(c.proc.value, 0xb619edfau);
     EXPECT_EQ(c.proc.missing, 0u);
     EXPECT_EQ(c.proc2.value, proc2::wbinvd_exiting);
-    EXPECT_EQ(c.proc2.missing, proc2::enable_ept | proc2::unrestricted_guest);
+    EXPECT_EQ(c.proc2.missing, proc2::enable_ept);
     EXPECT_EQ(c.exit.value, 0x3efffu);
     EXPECT_EQ(c.exit.missing,
               exit::save_ia32_efer | exit::load_ia32_efer | exit::save_ia32_pat | exit::load_ia32_pat);
@@ -335,7 +335,7 @@ TEST(ComputeControls, MeromCannotActivateSecondaryControls)
     EXPECT_EQ(c.proc.missing, proc::activate_secondary);
     EXPECT_EQ(c.proc.value, 0x3619edfau);
     EXPECT_EQ(c.proc2.value, 0u);
-    EXPECT_EQ(c.proc2.missing, proc2::enable_ept | proc2::unrestricted_guest);
+    EXPECT_EQ(c.proc2.missing, proc2::enable_ept);
 }
 
 TEST(ComputeControls, VpidNeedsInvvpid)
@@ -647,11 +647,25 @@ TEST(Requirements, InveptTypes)
     EXPECT_EQ(check(m), "");
 }
 
-TEST(Requirements, UnrestrictedGuest)
+// Optional: without it VMX root still comes up and each VM is refused on its own (vmx/vm.cpp).
+TEST(Requirements, UnrestrictedGuestIsOptional)
 {
     CapabilityMsrs m = broadwell;
     m.procbased_ctls2 &= ~bit64(32 + 7);
-    EXPECT_EQ(check(m), "unrestricted guest is not supported (IA32_VMX_PROCBASED_CTLS2 allowed-1 bit 7)");
+    EXPECT_EQ(check(m), "");
+    EXPECT_FALSE(decode(m).unrestricted_guest);
+    EXPECT_EQ(compute_controls(m).proc2.value & proc2::unrestricted_guest, 0u);
+    EXPECT_EQ(compute_controls(broadwell).proc2.value & proc2::unrestricted_guest, proc2::unrestricted_guest);
+}
+
+// Optional too, and the operator may leave it out (vpid=off): the rest stays.
+TEST(ComputeControls, VpidCanBeLeftOut)
+{
+    ControlRequests requests = matryoshka_controls;
+    requests.proc2.optional &= ~proc2::enable_vpid;
+    Controls c = compute_controls(broadwell, requests);
+    EXPECT_TRUE(c.ok());
+    EXPECT_EQ(c.proc2.value, compute_controls(broadwell).proc2.value & ~proc2::enable_vpid);
 }
 
 TEST(Requirements, MissingControlsAreListed)

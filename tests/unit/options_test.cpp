@@ -59,7 +59,7 @@ void expect_one(const ParseResult& r, Kind kind, const std::string& key, const s
     EXPECT_EQ(r.has_error(), kind != Kind::unknown_key);
 }
 
-const std::string kValidKeys = "serial, console, e9, exit, cpus, ap_timeout, selftest, sched, slice, sched_trace";
+const std::string kValidKeys = "serial, console, e9, exit, cpus, ap_timeout, selftest, sched, slice, sched_trace, vpid";
 const std::string kSerialExpected = "com1, com2, com3, com4, a port number from 1 to 0xffff, or off";
 const std::string kSchedExpected =
     "a scheduling policy (round-robin, credit, lock-holder-aware, gang, relaxed-co, balance)";
@@ -201,15 +201,26 @@ TEST(Options, ApTimeout)
     }
 }
 
+TEST(Options, Vpid)
+{
+    EXPECT_TRUE(parse("").options.vpid);
+    EXPECT_FALSE(parse("vpid=off").options.vpid);
+    EXPECT_TRUE(parse("vpid=off vpid=on").options.vpid);
+    auto p = parse("vpid=0");
+    expect_one(p.result, Kind::bad_value, "vpid", "0", "on or off");
+    EXPECT_TRUE(p.options.vpid);
+}
+
 TEST(Options, SelfTest)
 {
     EXPECT_EQ(parse("selftest=fault-ap").options.selftest, boot::SelfTest::fault_ap);
     EXPECT_EQ(parse("selftest=fault-boot-cpu").options.selftest, boot::SelfTest::fault_boot_cpu);
     EXPECT_EQ(parse("selftest=stack-overflow").options.selftest, boot::SelfTest::stack_overflow);
+    EXPECT_EQ(parse("selftest=hang-ap").options.selftest, boot::SelfTest::hang_ap);
     EXPECT_EQ(parse("selftest=fault-ap selftest=none").options.selftest, boot::SelfTest::none);
     for (const char* value : {"fault", "FAULT-AP", "1"}) {
         auto p = parse(std::string("selftest=") + value);
-        expect_one(p.result, Kind::bad_value, "selftest", value, "none, fault-ap, fault-boot-cpu, or stack-overflow");
+        expect_one(p.result, Kind::bad_value, "selftest", value, "none, fault-ap, fault-boot-cpu, stack-overflow, or hang-ap");
         EXPECT_EQ(p.options.selftest, boot::SelfTest::none);
     }
 }

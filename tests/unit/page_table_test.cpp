@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "ept/ept_format.hpp"
+#include "tests/unit/fake_table_memory.hpp"
 
 namespace {
 
@@ -18,59 +19,6 @@ constexpr uint64_t KiB = 1024;
 constexpr uint64_t MiB = 1024 * KiB;
 constexpr uint64_t GiB = 1024 * MiB;
 constexpr uint64_t kPage = 4096;
-
-// Hands out aligned host buffers under made-up physical addresses (high, scattered, so an entry
-// that mangles address bits or confuses host and physical addresses shows up).
-class FakeMemory {
-public:
-    ~FakeMemory()
-    {
-        for (auto& [phys, page] : pages_) std::free(page);
-    }
-
-    uint64_t allocate_table()
-    {
-        if (budget_ == 0) return ~0ull;
-        --budget_;
-        auto* page = static_cast<uint64_t*>(std::aligned_alloc(4096, 4096));
-        std::memset(page, 0, 4096);
-        uint64_t phys = next_;
-        next_ += 0x3000;
-        pages_[phys] = page;
-        ++allocations_;
-        return phys;
-    }
-    uint64_t* table(uint64_t phys)
-    {
-        auto it = pages_.find(phys);
-        if (it == pages_.end()) {
-            ADD_FAILURE() << "table() of unknown phys 0x" << std::hex << phys;
-            std::abort();
-        }
-        return it->second;
-    }
-    void free_table(uint64_t phys)
-    {
-        auto it = pages_.find(phys);
-        if (it == pages_.end()) {
-            ADD_FAILURE() << "free_table() of unknown phys 0x" << std::hex << phys;
-            return;
-        }
-        std::free(it->second);
-        pages_.erase(it);
-    }
-
-    size_t live() const { return pages_.size(); }
-    bool owns(uint64_t phys) const { return pages_.count(phys) != 0; }
-    size_t allocations() const { return allocations_; }
-    void set_budget(size_t n) { budget_ = n; }
-
-private:
-    std::map<uint64_t, uint64_t*> pages_;
-    uint64_t next_ = 0x000f'ff00'0000'0000;
-    size_t budget_ = SIZE_MAX;
-    size_t allocations_ = 0;
-};
 
 using X86Table = PageTable<X86Format, FakeMemory>;
 using EptTable = PageTable<ept::EptFormat, FakeMemory>;
@@ -367,7 +315,7 @@ TEST(PageTable, ForEachLeafVisitsEveryLeafInOrder)
         Access access;
     };
     std::vector<Leaf> leaves;
-    pt.for_each_leaf([&](uint64_t va, uint64_t bytes, Access a) { leaves.push_back({va, bytes, a}); });
+    pt.for_each_leaf([&](uint64_t va, int level, Access a) { leaves.push_back({va, X86Table::span(level), a}); });
     ASSERT_EQ(leaves.size(), 3u);
     EXPECT_EQ(leaves[0].va, 0x20'0000u);
     EXPECT_EQ(leaves[0].bytes, 2 * MiB);
