@@ -11,6 +11,9 @@ enum class ExitMethod : uint8_t { acpi, bochs, qemu, halt };
 // Deliberate faults that let the test suite check the fault path: the register dump, and that
 // only the faulting CPU stops.
 enum class SelfTest : uint8_t { none, fault_ap, fault_boot_cpu };
+// What ends a scheduler's slice (vmx/slice_timer.hpp): the best timer the CPU has, or the host
+// LAPIC timer even where the VMX-preemption timer exists, so that the fallback can be tested.
+enum class Preemption : uint8_t { automatic, lapic, lapic_one_shot };
 
 struct Options {
     uint16_t serial_port = 0x3f8; // 0 = serial console off
@@ -30,6 +33,7 @@ struct Options {
     // Key sched_trace= (off or end): dump the scheduler's trace on the console at the end of the
     // run; the `t` debug key is for a dump on demand.
     bool trace_at_end = false;
+    Preemption preemption = Preemption::automatic;  // key preemption=: auto, lapic or lapic-oneshot
 };
 
 struct Diagnostic {

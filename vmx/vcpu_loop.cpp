@@ -11,6 +11,7 @@
 #include "vmx/interrupts.hpp"
 #include "vmx/ipi.hpp"
 #include "vmx/scheduling.hpp"
+#include "vmx/slice_timer.hpp"
 #include "vmx/vm.hpp"
 #include "vmx/vmcs.hpp"
 #include "vmx/vmcs_setup.hpp"
@@ -91,17 +92,14 @@ void take_init_and_sipi(Vcpu& vcpu)
     vcpu.state = VcpuState::runnable;
 }
 
-// The timer ends the entry at the earliest of: the slice's end, the vCPU's own LAPIC timer, and
-// the LAPIC timer of a vCPU that halted on this CPU (it must wake on time).
-void arm_preemption_timer(const PerCpu& cpu, const Vcpu& vcpu, uint64_t now, uint64_t deadline)
+// The slice timer ends the entry at the earliest of: the slice's end, the vCPU's own LAPIC timer,
+// and the LAPIC timer of a vCPU that halted on this CPU (it must wake on time).
+void arm_slice_timer(PerCpu& cpu, const Vcpu& vcpu, uint64_t now, uint64_t deadline)
 {
-    const vmx::Features& f = vmx::platform().features;
-    if (!f.preemption_timer) return;
     uint64_t lapic = interrupts::next_deadline(vcpu);
     if (lapic < deadline) deadline = lapic;
     if (cpu.sleeper_deadline < deadline) deadline = cpu.sleeper_deadline;
-    uint64_t ticks = deadline > now ? (deadline - now) >> f.preemption_timer_shift : 0;
-    vmcs::write(vmcs::Field32::preemption_timer_value, ticks > 0xffffffff ? 0xffffffff : uint32_t(ticks));
+    slice_timer::arm(cpu, now, deadline);
 }
 
 void report_entry_failure(Vcpu& vcpu, uint32_t how, uint32_t reason)
@@ -136,7 +134,7 @@ ExitAction run_once(PerCpu& cpu, Vcpu& vcpu, uint64_t deadline)
     uint64_t now = cpu::rdtsc();
     interrupts::prepare_entry(vcpu, now);
     events::write_pending(vcpu);
-    arm_preemption_timer(cpu, vcpu, now, deadline);
+    arm_slice_timer(cpu, vcpu, now, deadline);
 
     uint32_t how = vmx_enter(&vcpu.regs, vcpu.launched);
     if (how) {
@@ -269,6 +267,7 @@ void idle(PerCpu& cpu, uint64_t until)
 void run(PerCpu& cpu)
 {
     sched::Scheduler& s = scheduling::scheduler();
+    slice_timer::init_this_cpu();
     while (!scheduling::finished()) {
         uint64_t now = cpu::rdtsc();
         scheduling::wake_sleepers(cpu, now);
@@ -279,7 +278,8 @@ void run(PerCpu& cpu)
         }
         uint64_t minimum = kMinimumRunUs * scheduling::ticks_per_us();
         uint64_t slice = d.slice && d.slice < minimum ? minimum : d.slice;
-        run_slice(cpu, scheduling::vcpu_of(*d.next), slice ? now + slice : kNever);
+        // A slice too long to add (a policy's bug) must not wrap around into the past.
+        run_slice(cpu, scheduling::vcpu_of(*d.next), slice && slice < kNever - now ? now + slice : kNever);
     }
     vcpu_switch::unload(cpu);
 }
