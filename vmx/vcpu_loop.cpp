@@ -3,6 +3,7 @@
 #include "vmx/vcpu_switch.hpp"
 
 #include "arch/cpu.hpp"
+#include "arch/smp.hpp"
 #include "arch/tsc.hpp"
 #include "drivers/debug_keys.hpp"
 #include "lib/format.hpp"
@@ -262,12 +263,23 @@ void idle(PerCpu& cpu, uint64_t until)
     }
 }
 
+// CPU `index` of `cpus` cuts its first slice to (index + 1) / cpus of it, so that the CPUs' slices
+// end out of phase from then on, as Linux's skew_tick offsets its CPUs' ticks. Otherwise every
+// CPU starts its first slice within microseconds of the others (they leave run_everywhere
+// together) and, on an emulator that runs them in lockstep, all switch at the same instants:
+// round-robin would then co-schedule a VM's vCPUs by accident, which no real machine does.
+uint64_t staggered(uint64_t slice, uint32_t index, uint32_t cpus)
+{
+    return cpus > 1 ? slice / cpus * (index + 1) : slice;
+}
+
 }  // namespace
 
 void run(PerCpu& cpu)
 {
     sched::Scheduler& s = scheduling::scheduler();
     slice_timer::init_this_cpu();
+    bool first_slice = true;
     while (!scheduling::finished()) {
         uint64_t now = cpu::rdtsc();
         scheduling::wake_sleepers(cpu, now);
@@ -276,6 +288,8 @@ void run(PerCpu& cpu)
             idle(cpu, d.slice ? now + d.slice : kNever);
             continue;
         }
+        if (first_slice && d.slice) d.slice = staggered(d.slice, cpu.index, uint32_t(smp::cpus_online()));
+        first_slice = false;
         uint64_t minimum = kMinimumRunUs * scheduling::ticks_per_us();
         uint64_t slice = d.slice && d.slice < minimum ? minimum : d.slice;
         // A slice too long to add (a policy's bug) must not wrap around into the past.
