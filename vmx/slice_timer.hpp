@@ -44,5 +44,11 @@ void init_this_cpu();
 // Before each VM entry on this CPU (the vCPU's VMCS current): exit by TSC value `deadline`
 // (~0: no deadline).
 void arm(PerCpu& cpu, uint64_t now, uint64_t deadline);
+// A host interrupt made the last exit: if it was the LAPIC timer, the next arm() re-arms it even
+// for the same deadline (it may have fired early: Bochs 2.7 compares TSC deadlines with its tick
+// counter, which runs ahead of the TSC by the TSC's reset value, ~4 ms; and a timer that then
+// fires while the host runs stays pending across the next entry of a guest with IF=0 without
+// the exit the SDM prescribes, so in Bochs only one-shot mode ends such a guest's slices).
+void interrupted(PerCpu& cpu, uint8_t vector);
 
 }  // namespace slice_timer
