@@ -32,6 +32,7 @@ struct PerCpu {
     uint64_t current_vmcs;           // physical address of the current VMCS, 0 for none
     Vcpu* loaded_vcpu;               // whose registers and VMCS this CPU holds (vcpu_switch)
     uint64_t sleeper_deadline;       // earliest LAPIC timer of the vCPUs that halted here
+    uint64_t slice_timer_deadline;   // what this CPU's LAPIC timer is armed for (slice_timer)
 };
 
 inline PerCpu& this_cpu()

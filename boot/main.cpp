@@ -18,6 +18,7 @@
 #include "vmx/capabilities.hpp"
 #include "sched/policy.hpp"
 #include "vmx/scheduling.hpp"
+#include "vmx/slice_timer.hpp"
 #include "vmx/vcpu_loop.hpp"
 #include "vmx/vm.hpp"
 #include "vmx/vmx_root.hpp"
@@ -262,6 +263,20 @@ void enter_vmx_root_everywhere()
     if (in_root != smp::cpus_found()) power::exit(power::ExitStatus::failure);
 }
 
+// What ends slices: from the pin-based controls' allowed-1 bits (the VMX-preemption timer), CPUID
+// (TSC-deadline mode of the LAPIC timer) and preemption=.
+void choose_slice_timer()
+{
+    using Wanted = slice_timer::Wanted;
+    Wanted wanted = options.preemption == boot::Preemption::lapic            ? Wanted::lapic
+                    : options.preemption == boot::Preemption::lapic_one_shot ? Wanted::lapic_one_shot
+                                                                             : Wanted::automatic;
+    bool tsc_deadline = cpu::cpuid(1).ecx & cpu::feature::ecx1_tsc_deadline;
+    slice_timer::Kind kind = slice_timer::choose(wanted, vmx::platform().features.preemption_timer, tsc_deadline);
+    slice_timer::init(kind);
+    console::info("slice timer: {}", slice_timer::name(kind));
+}
+
 // Every VM the modules describe, run until each has ended; the status says whether all passed.
 [[noreturn]] void run_virtual_machines()
 {
@@ -271,6 +286,7 @@ void enter_vmx_root_everywhere()
         console::error("no virtual machine could be started");
         power::exit(vms::all_refused() ? power::ExitStatus::refused : power::ExitStatus::failure);
     }
+    choose_slice_timer();
     scheduling::Config config{sched::find_policy(Str(options.sched_policy)), options.slice_us, options.trace_at_end};
     if (!scheduling::init(config, frames)) power::exit(power::ExitStatus::failure);
     smp::run_everywhere(vcpu_loop::run, smp::kNoTimeout);

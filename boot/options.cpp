@@ -137,6 +137,20 @@ bool parse_sched_trace(Str value, Options& out)
     return true;
 }
 
+bool parse_preemption(Str value, Options& out)
+{
+    static constexpr struct { const char* name; Preemption preemption; } kTimers[] = {
+        {"auto", Preemption::automatic}, {"lapic", Preemption::lapic}, {"lapic-oneshot", Preemption::lapic_one_shot},
+    };
+    for (const auto& t : kTimers) {
+        if (value == Str(t.name)) {
+            out.preemption = t.preemption;
+            return true;
+        }
+    }
+    return false;
+}
+
 struct OptionSpec {
     const char* key;
     const char* expected;
@@ -157,6 +171,7 @@ constexpr OptionSpec kOptions[] = {
     {"slice", "microseconds from 100 to 1000000", parse_slice},
     {"sched_trace", "off or end", parse_sched_trace},
     {"vpid", "on or off", parse_vpid},
+    {"preemption", "auto, lapic, or lapic-oneshot", parse_preemption},
 };
 
 constexpr auto kValidKeys = cmdline::join_keys<kOptions>();

@@ -13,6 +13,9 @@ enum class ExitMethod : uint8_t { acpi, bochs, qemu, halt };
 // processor that never finishes its boot work (hang_ap), so that the boot CPU waits for it forever
 // and only the debug keys can end the run.
 enum class SelfTest : uint8_t { none, fault_ap, fault_boot_cpu, stack_overflow, hang_ap };
+// What ends a scheduler's slice (vmx/slice_timer.hpp): the best timer the CPU has, or the host
+// LAPIC timer even where the VMX-preemption timer exists, so that the fallback can be tested.
+enum class Preemption : uint8_t { automatic, lapic, lapic_one_shot };
 
 struct Options {
     uint16_t serial_port = 0x3f8; // 0 = serial console off
@@ -35,6 +38,7 @@ struct Options {
     // Key vpid= (on or off): off runs VMs without VPIDs even where the CPU has them, as on a CPU
     // without (every VM entry and exit then flushes the guest's TLB entries).
     bool vpid = true;
+    Preemption preemption = Preemption::automatic;  // key preemption=: auto, lapic or lapic-oneshot
 };
 
 struct Diagnostic {

@@ -9,12 +9,16 @@ namespace {
 // Register offsets (xAPIC MMIO byte offset; the x2APIC MSR is 0x800 + offset / 16, SDM Vol. 3A 10.12.1.2).
 constexpr uint32_t reg_id = 0x20, reg_eoi = 0xb0, reg_svr = 0xf0, reg_icr_low = 0x300, reg_icr_high = 0x310,
                    reg_lvt_timer = 0x320, reg_lvt_thermal = 0x330, reg_lvt_perf = 0x340, reg_lvt_lint0 = 0x350,
-                   reg_lvt_lint1 = 0x360, reg_lvt_error = 0x370, reg_esr = 0x280;
+                   reg_lvt_lint1 = 0x360, reg_lvt_error = 0x370, reg_esr = 0x280, reg_timer_initial = 0x380,
+                   reg_timer_current = 0x390, reg_timer_divide = 0x3e0;
 constexpr uint64_t base_enable = 1ull << 11, base_x2apic = 1ull << 10;
 constexpr uint32_t lvt_masked = 1u << 16, svr_enable = 1u << 8, spurious_vector = 0xff;
 constexpr uint32_t icr_pending = 1u << 12, icr_level_assert = 1u << 14;
 constexpr uint32_t delivery_nmi = 4u << 8, delivery_init = 5u << 8, delivery_startup = 6u << 8;
 constexpr uint32_t shorthand_all_but_self = 3u << 18;
+constexpr uint32_t lvt_timer_one_shot = 0u << 17, lvt_timer_tsc_deadline = 2u << 17;
+constexpr uint32_t divide_by_1 = 0xb;  // divide configuration register bits 3, 1:0 = 1011b
+constexpr uint32_t msr_tsc_deadline = 0x6e0;
 
 Mode current = Mode::xapic;
 volatile uint32_t* xapic = nullptr;
@@ -88,5 +92,25 @@ bool send_startup(uint32_t apic_id, uint8_t vector_page)
 {
     return send_ipi(apic_id, delivery_startup | icr_level_assert | vector_page);
 }
+
+void timer_use_tsc_deadline(uint8_t vector)
+{
+    write(reg_lvt_timer, lvt_timer_tsc_deadline | vector);
+    // An xAPIC's LVT write is MMIO, weakly ordered against WRMSR: fence it so the first deadline
+    // is written in TSC-deadline mode (SDM Vol. 3A 10.5.4.1).
+    asm volatile("mfence" ::: "memory");
+    cpu::wrmsr(msr_tsc_deadline, 0);
+}
+
+void timer_use_one_shot(uint8_t vector)
+{
+    write(reg_timer_divide, divide_by_1);
+    write(reg_lvt_timer, lvt_timer_one_shot | vector);
+    write(reg_timer_initial, 0);
+}
+
+void timer_arm_tsc_deadline(uint64_t tsc) { cpu::wrmsr(msr_tsc_deadline, tsc); }
+void timer_arm_one_shot(uint32_t count) { write(reg_timer_initial, count); }
+uint32_t timer_current_count() { return read(reg_timer_current); }
 
 }  // namespace lapic

@@ -24,4 +24,14 @@ bool send_startup(uint32_t apic_id, uint8_t vector_page);
 // An NMI to every other CPU (shorthand "all excluding self"): how a panic stops the machine.
 void send_nmi_to_others();
 
+// The timer (SDM Vol. 3A 10.5.4): `vector` when it fires, in TSC-deadline mode (armed by writing
+// IA32_TSC_DEADLINE) or one-shot mode (armed with an initial count, divide by 1).
+void timer_use_tsc_deadline(uint8_t vector);
+void timer_use_one_shot(uint8_t vector);
+// TSC-deadline mode: fire when the TSC reaches `tsc`; 0 disarms.
+void timer_arm_tsc_deadline(uint64_t tsc);
+// One-shot mode: fire after `count` timer ticks; 0 disarms.
+void timer_arm_one_shot(uint32_t count);
+uint32_t timer_current_count();
+
 }  // namespace lapic

@@ -284,6 +284,7 @@ Decision pick_next(Scheduler& s, uint32_t pcpu, Ticks now)
 
     // Entity::scratch: the rest of a slice a co-stop cut short, owed to the entity's next turn.
     Entity* next = nullptr;
+    bool goes_on = false;  // an early decision: `next` keeps the slice it has
     if (previous && previous->state == State::runnable) {
         if (previous->costopped) {
             // Co-stopped while it ran: it keeps the rest of its slice and its place in line,
@@ -293,7 +294,8 @@ Decision pick_next(Scheduler& s, uint32_t pcpu, Ticks now)
             r.parked_on[previous->id] = pcpu;
             r.handoff[pcpu] = previous->vm;
         } else if (now < r.slice_end[pcpu]) {
-            next = previous;  // an early decision: it goes on with its slice
+            next = previous;
+            goes_on = true;
         } else {
             r.queues.enqueue(s, *previous, pcpu);
         }
@@ -301,8 +303,9 @@ Decision pick_next(Scheduler& s, uint32_t pcpu, Ticks now)
     if (!next && r.handoff[pcpu] != kNoVm) next = take_laggard(s, r, r.handoff[pcpu], pcpu);
     r.handoff[pcpu] = kNoVm;
     if (!next) next = r.queues.take_oldest(s, pcpu, [](const Entity&) { return true; });
-    if (next && next != previous) {
-        // A new turn: a full slice, or what a co-stop left of the last one.
+    if (next && !goes_on) {
+        // A new turn, also for the previous entity taken again from its queue (alone on its
+        // pCPU): a full slice, or what a co-stop left of the last one.
         r.slice_end[pcpu] = now + (next->scratch ? next->scratch : s.params().slice);
         next->scratch = 0;
     }

@@ -5,6 +5,7 @@
 #include "drivers/lapic.hpp"
 #include "lib/format.hpp"
 #include "vmx/exit_handlers.hpp"
+#include "vmx/slice_timer.hpp"
 #include "vmx/vm.hpp"
 #include "vmx/vmcs.hpp"
 
@@ -13,11 +14,15 @@ constexpr uint32_t kInfoValid = 1u << 31;
 constexpr uint32_t kTypeMask = 7u << 8, kTypeNmi = 2u << 8;
 }  // namespace
 
-// With "acknowledge interrupt on exit" the CPU took the host interrupt already; the hypervisor
-// has no interrupt sources of its own, so it only completes it at the local APIC.
+// With "acknowledge interrupt on exit" the CPU took the host interrupt already (a kick, or the
+// slice timer where it is the LAPIC's); the loop acts on it, so it is only completed at the local
+// APIC.
 ExitAction handle_external_interrupt(Vcpu&, uint64_t)
 {
-    if (vmcs::read(vmcs::Field32::exit_interruption_info) & kInfoValid) lapic::end_of_interrupt();
+    uint32_t info = vmcs::read(vmcs::Field32::exit_interruption_info);
+    if (!(info & kInfoValid)) return ExitAction::resume;
+    slice_timer::interrupted(this_cpu(), uint8_t(info));
+    lapic::end_of_interrupt();
     return ExitAction::resume;
 }
 

@@ -41,13 +41,6 @@ uint64_t ticks_per_us()
 
 bool init(const Config& config, FrameAllocator& frames)
 {
-    // Known defect: on hardware its CPUs keep kicking each other (each decides with a slightly
-    // different clock) and no guest runs; in tools/schedsim it works. Refused, not hung.
-    if (Str(config.policy->name) == Str("relaxed-co")) {
-        console::error("scheduler relaxed-co: not usable in the hypervisor yet (its CPUs livelock on kicks); "
-                       "use it in tools/schedsim, or another policy");
-        return false;
-    }
     trace_at_end = config.trace_at_end;
     sched::Params params = sched::Params::defaults(ticks_per_us());
     params.slice = config.slice_us * ticks_per_us();

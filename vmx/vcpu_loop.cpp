@@ -3,6 +3,7 @@
 #include "vmx/vcpu_switch.hpp"
 
 #include "arch/cpu.hpp"
+#include "arch/smp.hpp"
 #include "arch/tsc.hpp"
 #include "drivers/debug_keys.hpp"
 #include "lib/format.hpp"
@@ -12,6 +13,7 @@
 #include "vmx/interrupts.hpp"
 #include "vmx/ipi.hpp"
 #include "vmx/scheduling.hpp"
+#include "vmx/slice_timer.hpp"
 #include "vmx/vm.hpp"
 #include "vmx/vmcs.hpp"
 #include "vmx/vmcs_setup.hpp"
@@ -92,22 +94,19 @@ void take_init_and_sipi(Vcpu& vcpu)
     vcpu.state = VcpuState::runnable;
 }
 
-// The timer ends the entry at the earliest of: the slice's end, the vCPU's own LAPIC timer, and
-// the LAPIC timer of a vCPU that halted on this CPU (it must wake on time). A LAPIC timer that
+// The slice timer ends the entry at the earliest of: the slice's end, the vCPU's own LAPIC timer,
+// and the LAPIC timer of a vCPU that halted on this CPU (it must wake on time). A LAPIC timer that
 // is due again at once (a periodic count of 1, a TSC deadline in the past) is held off for
 // kMinimumRunUs: with a timer value of 0 the entry would exit before the guest's first
 // instruction every time, and the guest, whose handler hardware would run, would never run.
-void arm_preemption_timer(const PerCpu& cpu, const Vcpu& vcpu, uint64_t now, uint64_t deadline)
+void arm_slice_timer(PerCpu& cpu, const Vcpu& vcpu, uint64_t now, uint64_t deadline)
 {
-    const vmx::Features& f = vmx::platform().features;
-    if (!f.preemption_timer) return;
     uint64_t lapic = interrupts::next_deadline(vcpu);
     uint64_t earliest_lapic = now + kMinimumRunUs * scheduling::ticks_per_us();
     if (lapic < earliest_lapic) lapic = earliest_lapic;
     if (lapic < deadline) deadline = lapic;
     if (cpu.sleeper_deadline < deadline) deadline = cpu.sleeper_deadline;
-    uint64_t ticks = deadline > now ? (deadline - now) >> f.preemption_timer_shift : 0;
-    vmcs::write(vmcs::Field32::preemption_timer_value, ticks > 0xffffffff ? 0xffffffff : uint32_t(ticks));
+    slice_timer::arm(cpu, now, deadline);
 }
 
 void report_entry_failure(Vcpu& vcpu, uint32_t how, uint32_t reason)
@@ -142,7 +141,7 @@ ExitAction run_once(PerCpu& cpu, Vcpu& vcpu, uint64_t deadline)
     uint64_t now = cpu::rdtsc();
     interrupts::prepare_entry(vcpu, now);
     events::write_pending(vcpu);
-    arm_preemption_timer(cpu, vcpu, now, deadline);
+    arm_slice_timer(cpu, vcpu, now, deadline);
 
     uint32_t how = vmx_enter(&vcpu.regs, vcpu.launched);
     if (how) {
@@ -271,11 +270,23 @@ void idle(PerCpu& cpu, uint64_t until)
     }
 }
 
+// CPU `index` of `cpus` cuts its first slice to (index + 1) / cpus of it, so that the CPUs' slices
+// end out of phase from then on, as Linux's skew_tick offsets its CPUs' ticks. Otherwise every
+// CPU starts its first slice within microseconds of the others (they leave run_everywhere
+// together) and, on an emulator that runs them in lockstep, all switch at the same instants:
+// round-robin would then co-schedule a VM's vCPUs by accident, which no real machine does.
+uint64_t staggered(uint64_t slice, uint32_t index, uint32_t cpus)
+{
+    return cpus > 1 ? slice / cpus * (index + 1) : slice;
+}
+
 }  // namespace
 
 void run(PerCpu& cpu)
 {
     sched::Scheduler& s = scheduling::scheduler();
+    slice_timer::init_this_cpu();
+    bool first_slice = true;
     while (!scheduling::finished()) {
         uint64_t now = cpu::rdtsc();
         scheduling::wake_sleepers(cpu, now);
@@ -284,9 +295,12 @@ void run(PerCpu& cpu)
             idle(cpu, d.slice ? now + d.slice : kNever);
             continue;
         }
+        if (first_slice && d.slice) d.slice = staggered(d.slice, cpu.index, uint32_t(smp::cpus_online()));
+        first_slice = false;
         uint64_t minimum = kMinimumRunUs * scheduling::ticks_per_us();
         uint64_t slice = d.slice && d.slice < minimum ? minimum : d.slice;
-        run_slice(cpu, scheduling::vcpu_of(*d.next), slice ? now + slice : kNever);
+        // A slice too long to add (a policy's bug) must not wrap around into the past.
+        run_slice(cpu, scheduling::vcpu_of(*d.next), slice && slice < kNever - now ? now + slice : kNever);
     }
     vcpu_switch::unload(cpu);
 }

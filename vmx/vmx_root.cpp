@@ -43,6 +43,12 @@ const char* probe(const ControlRequests& requests, char* buffer, size_t size)
 
 const Platform& platform() { return detected; }
 
+void disable_preemption_timer()
+{
+    detected.controls.pin.value &= ~pin::preemption_timer;
+    detected.controls.exit.value &= ~exit::save_preemption_timer;
+}
+
 void enter_root(PerCpu& cpu)
 {
     if ((cpu.vmx_error = enable_feature_control())) return;

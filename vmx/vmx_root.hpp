@@ -22,6 +22,9 @@ struct Platform {
 // The controls VMs get are computed from `requests` (the operator may turn optional ones off).
 const char* probe(const ControlRequests& requests, char* buffer, size_t size);
 const Platform& platform();
+// Before any VMCS is set up, when slices end by the host's LAPIC timer (vmx/slice_timer.hpp):
+// every VMCS leaves the VMX-preemption timer off.
+void disable_preemption_timer();
 
 // VMXON on this CPU with the region at cpu.vmxon_region (allocated by the caller, 4 KiB,
 // below 4 GiB when IA32_VMX_BASIC[48]). Sets cpu.in_vmx_root, or cpu.vmx_error.

@@ -9,8 +9,8 @@ LOG=$ROOT/build/logs/test-$TEST.log
 TIMEOUT=${TEST_TIMEOUT:-180}
 
 # Every scheduling policy the hypervisor runs (sched/policies.cpp; options_test checks sched='s
-# help names them all). relaxed-co is refused by the hypervisor for now (sched_refused.sh).
-POLICIES=(round-robin credit lock-holder-aware gang balance)
+# help names them all).
+POLICIES=(round-robin credit lock-holder-aware gang relaxed-co balance)
 
 fail() {
     echo "FAIL $TEST: $* (log: $LOG)"

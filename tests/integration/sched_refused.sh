@@ -1,12 +1,8 @@
 #!/usr/bin/env bash
-# Scheduling configurations the hypervisor cannot run end with a clear error, never a hang:
-# relaxed-co (livelocks on hardware for now), a gang wider than the machine, and a pin= that
-# names no CPU that exists.
+# Scheduling configurations the hypervisor cannot run end with a clear error, never a hang: a
+# gang wider than the machine, and a pin= that names no CPU that exists.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
-boot relaxed 1 --emulator bochs --cpus 1 --hv-args "sched=relaxed-co" hello
-expect_match "^matryoshka: error: scheduler relaxed-co: not usable in the hypervisor yet"
-expect_line "matryoshka: exit status 1"
 boot gang 1 --emulator bochs --cpus 1 --hv-args "sched=gang" "hello,vcpus=2"
 expect_match "^matryoshka: error: scheduler gang: .*hello"
 expect_line "matryoshka: exit status 1"

@@ -9,6 +9,7 @@ source "$(dirname "$0")/lib.sh"
 for policy in "${POLICIES[@]}"; do
     boot "$policy" 0 --emulator bochs --cpus 1 --hv-args "sched=$policy sched_trace=end" \
         "spin_irqoff,name=spin,cmdline=ticks=60" hello
+    expect_line "matryoshka: slice timer: VMX-preemption timer"
     expect_line "matryoshka: scheduler: $policy on 1 CPU, slice 10000 us"
     expect_line "[hello] PASS hello"
     hello_line=$(grep -nxF "[hello] PASS hello" "$LOG" | cut -d: -f1)

@@ -59,7 +59,7 @@ void expect_one(const ParseResult& r, Kind kind, const std::string& key, const s
     EXPECT_EQ(r.has_error(), kind != Kind::unknown_key);
 }
 
-const std::string kValidKeys = "serial, console, e9, exit, cpus, ap_timeout, selftest, sched, slice, sched_trace, vpid";
+const std::string kValidKeys = "serial, console, e9, exit, cpus, ap_timeout, selftest, sched, slice, sched_trace, vpid, preemption";
 const std::string kSerialExpected = "com1, com2, com3, com4, a port number from 1 to 0xffff, or off";
 const std::string kSchedExpected =
     "a scheduling policy (round-robin, credit, lock-holder-aware, gang, relaxed-co, balance)";
@@ -297,10 +297,23 @@ TEST(Options, SchedTrace)
     expect_one(p.result, Kind::missing_value, "sched_trace", "", "off or end");
 }
 
+TEST(Options, Preemption)
+{
+    EXPECT_EQ(parse("").options.preemption, boot::Preemption::automatic);
+    EXPECT_EQ(parse("preemption=lapic").options.preemption, boot::Preemption::lapic);
+    EXPECT_EQ(parse("preemption=lapic-oneshot").options.preemption, boot::Preemption::lapic_one_shot);
+    EXPECT_EQ(parse("preemption=lapic preemption=auto").options.preemption, boot::Preemption::automatic);
+    for (const char* value : {"vmx", "LAPIC", "lapic-deadline", "1"}) {
+        auto p = parse(std::string("preemption=") + value);
+        expect_one(p.result, Kind::bad_value, "preemption", value, "auto, lapic, or lapic-oneshot");
+        EXPECT_EQ(p.options.preemption, boot::Preemption::automatic) << value;
+    }
+}
+
 TEST(Options, AllKeysTogether)
 {
     auto p = parse("/boot/matryoshka.elf serial=0x2e8 console=fb e9=on exit=halt cpus=8 ap_timeout=500 "
-                   "sched=round-robin slice=2000 sched_trace=end");
+                   "sched=round-robin slice=2000 sched_trace=end preemption=lapic");
     EXPECT_EQ(p.result.count, 0u);
     EXPECT_EQ(p.options.serial_port, 0x2e8);
     EXPECT_FALSE(p.options.console_serial);
@@ -312,6 +325,7 @@ TEST(Options, AllKeysTogether)
     EXPECT_STREQ(p.options.sched_policy, "round-robin");
     EXPECT_EQ(p.options.slice_us, 2000u);
     EXPECT_TRUE(p.options.trace_at_end);
+    EXPECT_EQ(p.options.preemption, boot::Preemption::lapic);
 }
 
 TEST(Options, MissingValue)

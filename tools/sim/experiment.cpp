@@ -115,6 +115,7 @@ Result run_experiment(const Config& c, const RunOutput& output)
 
     Machine machine(*policy, params, c.pcpus, c.trace_events);
     machine.set_timer_noise(c.ticks(c.timer_jitter_us), c.random_phase, Rng::mix(c.seed, 0x7113e5));
+    machine.set_platform_delays(c.ticks(c.kick_latency_us), c.ticks(c.min_run_us));
     std::vector<std::unique_ptr<VmWorkload>> workloads;
     for (uint32_t v = 0; v < c.vms; ++v) {
         char name[16];

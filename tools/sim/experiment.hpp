@@ -37,6 +37,10 @@ struct Config {
     // Machine::set_timer_noise: pCPU timers in random phase, slice ends up to this much late.
     bool random_phase = true;
     double timer_jitter_us = 10;
+    // Machine::set_platform_delays: a kick takes effect this much later; a decision that runs a
+    // vCPU runs it at least this long (the hypervisor: an IPI and a VM exit; 20 us).
+    double kick_latency_us = 0;
+    double min_run_us = 0;
     // Scheduler parameters (sched::Params), defaults from Params::defaults.
     double slice_us, deferral_us, max_hint_us, hint_budget_us, costop_us, credit_period_us;
     uint64_t duration_ms = 1000;

@@ -17,8 +17,13 @@ Machine::Machine(const sched::Policy& policy, const sched::Params& params, uint3
         for (uint32_t p = 0; p < pcpus; ++p) scheduler_->attach_trace(p, trace_buffer_.data() + size_t(p) * trace_events, trace_events);
 }
 
-// The core has set the pCPU's resched flag; settle() acts on it at the current time.
-void Machine::kick(void*, uint32_t) {}
+// The core has set the pCPU's resched flag; settle() acts on it when the kick arrives.
+void Machine::kick(void* context, uint32_t pcpu)
+{
+    Machine& m = *static_cast<Machine*>(context);
+    Cpu& cpu = m.cpus_[pcpu];
+    cpu.kick_due = std::min(cpu.kick_due, after(m.now_, m.kick_latency_));
+}
 
 uint32_t Machine::add_vm(const char* name, uint32_t weight, uint32_t cap_percent)
 {
@@ -49,6 +54,12 @@ void Machine::set_timer_noise(Ticks jitter, bool random_phase, uint64_t seed)
     timer_rng_ = Rng(seed);
 }
 
+void Machine::set_platform_delays(Ticks kick_latency, Ticks minimum_run)
+{
+    kick_latency_ = kick_latency;
+    minimum_run_ = minimum_run;
+}
+
 void Machine::wake(sched::Entity& e) { wakes_.push_back(&e); }
 
 void Machine::reschedule(uint32_t pcpu)
@@ -56,6 +67,7 @@ void Machine::reschedule(uint32_t pcpu)
     Cpu& cpu = cpus_[pcpu];
     sched::Entity* previous = cpu.current;
     if (previous) previous->hints = behaviour(*previous).hints();
+    cpu.kick_due = kNever;  // schedule() consumes a pending kick; one from pick_next sets it anew
     sched::Decision d = scheduler_->schedule(pcpu, now_);
     cpu.current = d.next;
     if (previous != d.next) {
@@ -63,6 +75,7 @@ void Machine::reschedule(uint32_t pcpu)
         if (d.next) behaviour(*d.next).switched_in(now_, pcpu);
     }
     Ticks slice = d.slice;
+    if (d.next && slice && slice < minimum_run_) slice = minimum_run_;
     if (slice && random_phase_ && !cpu.phased) slice = 1 + timer_rng_.below(slice);
     if (slice) cpu.phased = true;
     if (slice && timer_jitter_ && slice < kNever - timer_jitter_) slice += timer_rng_.below(timer_jitter_ + 1);
@@ -87,7 +100,10 @@ void Machine::settle()
             changed = true;
         }
         for (uint32_t p = 0; p < pcpus(); ++p) {
+            if (cpus_[p].kick_due > now_) continue;
+            cpus_[p].kick_due = kNever;
             if (!scheduler_->take_resched(p)) continue;
+            ++kicks_;
             reschedule(p);
             changed = true;
         }
@@ -139,7 +155,7 @@ void Machine::run_until(Ticks end)
     while (now_ < end) {
         Ticks next = end;
         for (Cpu& cpu : cpus_) {
-            next = std::min(next, cpu.deadline);
+            next = std::min(next, std::min(cpu.deadline, cpu.kick_due));
             if (cpu.current) next = std::min(next, after(now_, behaviour(*cpu.current).until_action(now_)));
         }
         for (Vcpu& v : vcpus_)

@@ -76,6 +76,12 @@ public:
     // pCPU at once, which would co-schedule VMs by accident), and every slice ends up to `jitter`
     // ticks late (timer and interrupt latency). Off by default: exact, in-phase slices.
     void set_timer_noise(Ticks jitter, bool random_phase, uint64_t seed);
+    // A real platform is not instantaneous either: a kicked pCPU reschedules `kick_latency` ticks
+    // later (the IPI, the VM exit; a decision taken meanwhile consumes the kick), and a decision
+    // that runs a vCPU buys at least `minimum_run` ticks (the hypervisor's vcpu_loop does both).
+    // So pCPUs decide at different instants, each on a state others changed since. Off by
+    // default: kicks act at once and slices are exact.
+    void set_platform_delays(Ticks kick_latency, Ticks minimum_run);
     // A behaviour wakes a halted sibling (a paravirtual unlock kick, an IPI): takes effect now.
     void wake(sched::Entity& e);
     // After every scheduling decision: e.g. a test checking an invariant over all pCPUs.
@@ -89,17 +95,22 @@ public:
     Ticks now() const { return now_; }
     uint32_t pcpus() const { return uint32_t(cpus_.size()); }
     sched::Entity* running(uint32_t pcpu) const { return cpus_[pcpu].current; }
+    // When the pCPU next decides by itself (its slice ends), kNever for never.
+    Ticks deadline(uint32_t pcpu) const { return cpus_[pcpu].deadline; }
     Behaviour& behaviour(const sched::Entity& e) const { return *vcpus_[e.id].behaviour; }
     uint32_t vcpu_count() const { return uint32_t(vcpus_.size()); }
     sched::Entity& vcpu(uint32_t id) { return *vcpus_[id].entity; }
     const sched::Entity& vcpu(uint32_t id) const { return *vcpus_[id].entity; }
     uint64_t decisions() const { return decisions_; }
+    // Kicks that reached a pCPU (the rest were consumed by a decision taken meanwhile).
+    uint64_t kicks() const { return kicks_; }
 
 private:
     struct Cpu {
         sched::Entity* current = nullptr;
         Ticks deadline = kNever;  // slice end, or when an idle pCPU asks again
         bool phased = false;      // its first slice has been given (set_timer_noise)
+        Ticks kick_due = kNever;  // when a pending kick takes effect (set_platform_delays)
     };
     struct Vcpu {
         std::unique_ptr<sched::Entity> entity;
@@ -118,7 +129,10 @@ private:
     std::vector<sched::TraceEvent> trace_buffer_;
     Ticks now_ = 0;
     uint64_t decisions_ = 0;
+    uint64_t kicks_ = 0;
     Ticks timer_jitter_ = 0;
+    Ticks kick_latency_ = 0;
+    Ticks minimum_run_ = 0;
     bool random_phase_ = false;
     Rng timer_rng_;
 };
