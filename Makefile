@@ -182,7 +182,7 @@ fuzz: fuzz-build
 fuzz-smoke: fuzz-build
 	@tools/fuzz --seconds $(FUZZ_SMOKE_SECONDS) --jobs 2 $(FUZZ_TARGETS)
 
--include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD) -path $(BUILD)/linux -prune -o -name '*.d' -type f -print 2>/dev/null)
 
 # ---- the commands README.md promises ---------------------------------------------------------
 # Each first installs what is missing, then re-enters make so nothing is built before the
