@@ -184,6 +184,14 @@ fuzz-smoke: fuzz-build
 
 -include $(shell find $(BUILD) -path $(BUILD)/linux -prune -o -name '*.d' -type f -print 2>/dev/null)
 
+# ---- the Linux test guest (guests/linux/README.md) -------------------------------------------
+# The kernel from Debian's linux-source package with guests/linux/kernel.config (cached: rebuilt
+# only when the package version or the fragment changes) and the busybox initramfs.
+.PHONY: linux-guest
+linux-guest:
+	@tools/build-linux $(BUILD)/linux
+	@tools/build-initramfs $(BUILD)/linux
+
 # ---- the commands README.md promises ---------------------------------------------------------
 # Each first installs what is missing, then re-enters make so nothing is built before the
 # tools exist.
@@ -194,7 +202,7 @@ deps:
 unit-build: $(UNIT_TESTS) $(BUILD)/schedsim
 
 test: deps
-	@$(MAKE) --no-print-directory all unit-build
+	@$(MAKE) --no-print-directory all unit-build linux-guest
 	@tests/run
 
 # The demo: the hypervisor on 2 CPUs with the guests of the USB image (tools/grub-usb.cfg).

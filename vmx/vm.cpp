@@ -10,6 +10,7 @@
 #include "drivers/console.hpp"
 #include "vmx/ept.hpp"
 #include "vmx/guest_acpi.hpp"
+#include "vmx/linux_loader.hpp"
 #include "vmx/multiboot_loader.hpp"
 #include "vmx/vcpu_switch.hpp"
 #include "vmx/guest_cpuid.hpp"
@@ -51,12 +52,38 @@ T* allocate_object(FrameAllocator& frames, size_t count = 1)
     return physical == FrameAllocator::kNone ? nullptr : paging::phys_to_virt<T>(physical);
 }
 
+const char* load_linux(Vm& vm, const guest_config::Guest& guest, const guest_acpi::AcpiTables& acpi, char* error,
+                       size_t size)
+{
+    linux_boot::LoadRequest request{};
+    request.ram = vm.ram;
+    request.image = paging::phys_to_virt<const uint8_t>(guest.start);
+    request.image_size = guest.end - guest.start;
+    request.cmdline = guest.config.cmdline;
+    if (guest.file_count) {  // guest_config allows one file: the initrd
+        request.initrd = paging::phys_to_virt<const uint8_t>(guest.files[0].start);
+        request.initrd_size = guest.files[0].end - guest.files[0].start;
+    }
+    request.acpi_rsdp = acpi.rsdp_address;
+    request.guest_name = Str(vm.name);
+    linux_boot::LoadResult loaded{};
+    if (!linux_boot::load_bzimage(request, loaded, error, size)) return error;
+    vm.start = vmx::linux64_start_state(vmx::platform().msrs, loaded.entry, loaded.cr3, loaded.gdt_base,
+                                        loaded.gdt_limit);
+    vm.start_rsi = loaded.zero_page;
+    console::info("vm {}: Linux boot protocol {}.{}, kernel at {:#x}, initrd {} at {:#x}", vm.name,
+                  loaded.version >> 8, loaded.version & 0xff, loaded.kernel_start, Bytes{request.initrd_size},
+                  loaded.initrd_start);
+    return nullptr;
+}
+
 const char* load_guest(Vm& vm, const guest_config::Guest& guest, const guest_acpi::AcpiTables& acpi, char* error,
                        size_t size)
 {
     const uint8_t* image = paging::phys_to_virt<const uint8_t>(guest.start);
     size_t image_size = guest.end - guest.start;
-    if (guest.config.start == guest_config::StartMode::realmode) {
+    if (guest.config.kind == guest_config::Kind::linux) return load_linux(vm, guest, acpi, error, size);
+    if (guest.config.kind == guest_config::Kind::realmode) {
         multiboot::RealModeStart real{};
         if (!multiboot::load_flat_binary(vm.ram, image, image_size, Str(vm.name), real, error, size)) return error;
         if (!guest_memory::build_layout(vm.ram.size, real.firmware_bytes, vm.layout, error, size)) return error;
@@ -109,6 +136,7 @@ bool create_vcpus(Vm& vm, const guest_config::Guest& guest, FrameAllocator& fram
             vcpu->start = vm.start;
             vcpu->regs.gpr[reg::rax] = vm.start_eax;
             vcpu->regs.gpr[reg::rbx] = vm.start_ebx;
+            vcpu->regs.gpr[reg::rsi] = vm.start_rsi;
         }
     }
     return true;
