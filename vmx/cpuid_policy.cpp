@@ -77,9 +77,28 @@ constexpr uint32_t xsave_features_allowed = bit(0) | bit(1) | bit(2);
 constexpr uint32_t arat = bit(2);            // CPUID.6:EAX
 constexpr uint32_t invariant_tsc = bit(8);   // CPUID.80000007H:EDX
 
+constexpr uint32_t tsc_leaf = 0x15, frequency_leaf = 0x16;
+
 uint32_t guest_max_basic(const CpuidView& vm)
 {
-    return vm.host_max_basic < guest_max_basic_limit ? vm.host_max_basic : guest_max_basic_limit;
+    uint32_t max = vm.host_max_basic < guest_max_basic_limit ? vm.host_max_basic : guest_max_basic_limit;
+    return vm.tsc_hz && max < frequency_leaf ? frequency_leaf : max;
+}
+
+// A basic leaf the guest sees but the host does not have (raised to 0x16 for the TSC leaves):
+// reads 0 unless the policy builds it.
+bool beyond_host(uint32_t leaf, const CpuidView& vm) { return leaf < hv_leaf::base && leaf > vm.host_max_basic; }
+
+// SDM Vol. 2A CPUID leaf 15H: TSC = crystal * EBX / EAX. The "crystal" is the TSC itself
+// (ratio 1/1), which is also the local APIC timer's input clock here (vlapic::Config
+// tsc_per_bus_tick 1), as Linux assumes from this leaf. ECX holds Hz in 32 bits: a TSC of 4.3 GHz
+// or more leaves it 0 (not enumerated) and the guest calibrates. Leaf 16H: base, maximum and bus
+// frequencies in MHz.
+CpuidRegs tsc_frequency(uint32_t leaf, const CpuidView& vm)
+{
+    if (leaf == tsc_leaf) return {1, 1, vm.tsc_hz <= 0xffffffffu ? uint32_t(vm.tsc_hz) : 0, 0};
+    uint32_t mhz = uint32_t(vm.tsc_hz / 1000000) & 0xffff;
+    return {mhz, mhz, mhz, 0};
 }
 
 uint32_t guest_max_extended(const CpuidView& vm)
@@ -202,7 +221,8 @@ CpuidRegs extended(uint32_t leaf, const CpuidRegs& host, const CpuidView& vm)
 CpuidQuery host_query(uint32_t leaf, uint32_t subleaf, const CpuidView& vm)
 {
     uint32_t effective = effective_leaf(leaf, vm);
-    bool needed = !hypervisor_leaf(effective) && !synthesized(effective);
+    bool needed = !hypervisor_leaf(effective) && !synthesized(effective) && !beyond_host(effective, vm) &&
+                  !(vm.tsc_hz && (effective == tsc_leaf || effective == frequency_leaf));
     return {needed, effective, subleaf};
 }
 
@@ -216,6 +236,8 @@ CpuidRegs guest_cpuid(uint32_t leaf, uint32_t subleaf, const CpuidRegs& host, co
         return {0, 0, 0, 0};
     }
     if (leaf >= 0x80000000) return extended(leaf, host, vm);
+    if (vm.tsc_hz && (leaf == tsc_leaf || leaf == frequency_leaf)) return tsc_frequency(leaf, vm);
+    if (beyond_host(leaf, vm)) return {0, 0, 0, 0};
     switch (leaf) {
     case 0x0: return {guest_max_basic(vm), host.ebx, host.ecx, host.edx};
     case 0x1: return version_and_features(host, vm);

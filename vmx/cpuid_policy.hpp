@@ -69,6 +69,9 @@ struct CpuidView {
     bool rdtscp;                 // the "enable RDTSCP" control is set
     bool invpcid;                // the "enable INVPCID" control is set
     uint32_t hypervisor_features = hv_feature::console;
+    // The TSC frequency the guest is told (leaves 0x15 and 0x16, which then exist whatever the
+    // host's highest basic leaf); 0: the host's leaves as they are.
+    uint64_t tsc_hz = 0;
 };
 
 // The host leaf and subleaf whose result guest_cpuid() needs; needed=false when it builds the

@@ -1,5 +1,6 @@
 // CPUID always exits (SDM Vol. 3C 26.1.2); the answer comes from the CPUID policy.
 #include "arch/cpu.hpp"
+#include "arch/tsc.hpp"
 #include "vmx/control_registers.hpp"
 #include "vmx/exit_handlers.hpp"
 #include "vmx/guest_context.hpp"
@@ -21,6 +22,7 @@ vmx::CpuidView view_of(const Vcpu* vcpu)
     v.host_max_extended = cpu::cpuid(0x80000000).eax;
     v.rdtscp = proc2 & vmx::proc2::enable_rdtscp;
     v.invpcid = proc2 & vmx::proc2::enable_invpcid;
+    v.tsc_hz = tsc::frequency_hz();
     return v;
 }
 

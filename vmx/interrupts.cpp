@@ -2,6 +2,7 @@
 
 #include "vmx/capabilities.hpp"
 #include "vmx/events.hpp"
+#include "vmx/vm.hpp"
 #include "vmx/vmcs.hpp"
 
 namespace interrupts {
@@ -59,6 +60,12 @@ bool wakes(Vcpu& vcpu, uint64_t now)
     return vcpu.lapic.highest_deliverable() >= 0 && (vmcs::read(vmcs::FieldNatural::guest_rflags) & kInterruptFlag);
 }
 
-uint64_t next_deadline(const Vcpu& vcpu) { return vcpu.lapic.next_deadline(); }
+uint64_t next_deadline(const Vcpu& vcpu)
+{
+    uint64_t lapic = vcpu.lapic.next_deadline();
+    if (vcpu.index != 0) return lapic;
+    uint64_t platform = __atomic_load_n(&vcpu.vm->devices.timer_deadline, __ATOMIC_ACQUIRE);
+    return platform < lapic ? platform : lapic;
+}
 
 }  // namespace interrupts

@@ -12,7 +12,8 @@ namespace interrupts {
 void prepare_entry(Vcpu& vcpu, uint64_t now);
 // A halted vCPU wakes when an interrupt is deliverable and its RFLAGS.IF is set.
 bool wakes(Vcpu& vcpu, uint64_t now);
-// TSC value of the vCPU's next timer event, ~0 for none.
+// TSC value of the vCPU's next timer event, ~0 for none: its LAPIC timer, and for vCPU 0 also the
+// VM's platform timer (vm_devices::update_timers), which it keeps running.
 uint64_t next_deadline(const Vcpu& vcpu);
 
 }  // namespace interrupts

@@ -27,6 +27,9 @@ void post(Vcpu& target, const vlapic::IpiRequest& r)
     switch (r.delivery_mode) {
     case DeliveryMode::fixed:
     case DeliveryMode::lowest_priority:
+        // The trigger bit first: drain() reads it after taking the vector.
+        if (r.trigger == vlapic::Trigger::level)
+            __atomic_fetch_or(&target.posted_level[r.vector / 64], 1ull << (r.vector % 64), __ATOMIC_RELEASE);
         __atomic_fetch_or(&target.posted_vectors[r.vector / 64], 1ull << (r.vector % 64), __ATOMIC_RELEASE);
         break;
     case DeliveryMode::nmi: __atomic_store_n(&target.pending_nmi, true, __ATOMIC_RELEASE); break;
@@ -71,6 +74,38 @@ void route(void* sender_context, const vlapic::IpiRequest& r)
     }
 }
 
+void deliver_message(Vm& vm, const ioapic::Message& m)
+{
+    vlapic::IpiRequest r{};
+    r.vector = m.vector;
+    switch (m.delivery_mode) {
+    case ioapic::DeliveryMode::fixed: r.delivery_mode = DeliveryMode::fixed; break;
+    case ioapic::DeliveryMode::lowest_priority: r.delivery_mode = DeliveryMode::lowest_priority; break;
+    case ioapic::DeliveryMode::nmi: r.delivery_mode = DeliveryMode::nmi; break;
+    case ioapic::DeliveryMode::init: r.delivery_mode = DeliveryMode::init; break;
+    default: return;  // SMI, ExtINT (the 8259s are not connected)
+    }
+    r.dest_mode = m.logical ? vlapic::DestMode::logical : vlapic::DestMode::physical;
+    // 0xFF is the broadcast in both APIC modes (an x2APIC compares 0xFFFFFFFF).
+    r.destination = m.destination == 0xff ? 0xffffffffu : m.destination;
+    r.level = true;
+    r.trigger = m.level ? vlapic::Trigger::level : vlapic::Trigger::edge;
+    if (r.delivery_mode != DeliveryMode::init && r.delivery_mode != DeliveryMode::nmi && r.vector < 16) return;
+    for (uint32_t i = 0; i < vm.vcpu_count; ++i) {
+        Vcpu& target = vm.vcpus[i];
+        if (!target.lapic.matches_destination(r.destination, m.logical)) continue;
+        post(target, r);
+        if (r.delivery_mode == DeliveryMode::lowest_priority) return;  // as route() does
+    }
+}
+
+void level_eoi(void* context, uint8_t vector)
+{
+    Vm& vm = *static_cast<Vcpu*>(context)->vm;
+    SpinlockGuard guard(vm.devices_lock);
+    vm.devices.ioapic.eoi(vector);
+}
+
 bool pending(const Vcpu& vcpu)
 {
     for (const uint64_t& word : vcpu.posted_vectors)
@@ -86,10 +121,11 @@ void drain(Vcpu& vcpu)
         // passes here).
         if (!__atomic_load_n(&vcpu.posted_vectors[word], __ATOMIC_RELAXED)) continue;
         uint64_t bits = __atomic_exchange_n(&vcpu.posted_vectors[word], 0, __ATOMIC_ACQUIRE);
+        uint64_t level = __atomic_fetch_and(&vcpu.posted_level[word], ~bits, __ATOMIC_ACQUIRE) & bits;
         while (bits) {
             unsigned bit = unsigned(__builtin_ctzll(bits));
             bits &= bits - 1;
-            vcpu.lapic.accept(uint8_t(word * 64 + bit));
+            vcpu.lapic.accept(uint8_t(word * 64 + bit), (level >> bit) & 1);
         }
     }
 }

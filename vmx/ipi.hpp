@@ -4,6 +4,7 @@
 // sees the post, or wakes it through the scheduler when it is blocked. The target drains its
 // mailbox into its LAPIC before each entry.
 #pragma once
+#include "drivers/virtual/ioapic.hpp"
 #include "drivers/virtual/vlapic.hpp"
 #include "vmx/vcpu.hpp"
 
@@ -12,6 +13,14 @@ namespace ipi {
 // The vLAPIC's send_ipi callback (context: the sending Vcpu): routes by shorthand, physical or
 // logical destination and delivery mode (fixed, lowest priority, NMI, INIT, SIPI).
 void route(void* sender, const vlapic::IpiRequest& request);
+
+// An interrupt message from the VM's I/O APIC: fixed and lowest-priority vectors (edge or level),
+// NMI and INIT to the local APICs its destination selects (physical, logical, 0xFF broadcast).
+// SMI and ExtINT deliver nothing. Caller holds the VM's devices lock.
+void deliver_message(Vm& vm, const ioapic::Message& message);
+
+// The vLAPIC's level_eoi callback (context: the Vcpu): the EOI goes to the I/O APIC.
+void level_eoi(void* vcpu, uint8_t vector);
 
 // Anything posted and not yet taken (vectors, NMI, INIT, SIPI): checked after a vCPU blocks, so
 // a post that raced with the block still wakes it.

@@ -57,6 +57,7 @@ struct Vcpu {
     PendingEvent event{};
     // Posted by other vCPUs (vmx/ipi.cpp), taken by this vCPU's own CPU.
     uint64_t posted_vectors[4]{};
+    uint64_t posted_level[4]{};  // of those, the level-triggered ones (from the I/O APIC)
     bool pending_nmi = false;
     bool pending_init = false;
     int pending_sipi = -1;  // start-up vector, -1 for none

@@ -225,6 +225,7 @@ void run_slice(PerCpu& cpu, Vcpu& vcpu, uint64_t deadline)
         if (vms::ended(*vcpu.vm)) return;  // vms::end has ended its entity
         // Loaded (resident) before the mailbox is drained: see vcpu_switch::load.
         if (!make_current(cpu, vcpu)) return;
+        vm_devices::update_timers(*vcpu.vm, cpu::rdtsc());  // may post the PIT's interrupt
         ipi::drain(vcpu);
         take_init_and_sipi(vcpu);
         uint64_t now = cpu::rdtsc();

@@ -119,7 +119,7 @@ bool create_vcpus(Vm& vm, const guest_config::Guest& guest, FrameAllocator& fram
     if (!vm.vcpus) return false;
     for (uint32_t i = 0; i < vm.vcpu_count; ++i) {
         vlapic::Config apic{.apic_id = i, .bsp = i == 0, .tsc_per_bus_tick = 1, .phys_addr_bits = 39};
-        Vcpu* vcpu = new (&vm.vcpus[i]) Vcpu(&vm, i, apic, vlapic::Callbacks{ipi::route, nullptr, &vm.vcpus[i]});
+        Vcpu* vcpu = new (&vm.vcpus[i]) Vcpu(&vm, i, apic, vlapic::Callbacks{ipi::route, ipi::level_eoi, &vm.vcpus[i]});
         vcpu->vmcs = frames.allocate(4096);
         if (vcpu->vmcs == FrameAllocator::kNone) return false;
         if (vmx::platform().features.vpid) vcpu->vpid = next_vpid++;
@@ -235,9 +235,12 @@ bool summarize()
         case VmEnd::hypercall: console::info("vm {} ended: exit hypercall {}", vm.name, vm.end_value); break;
         case VmEnd::triple_fault: console::info("vm {} ended: triple fault: {}", vm.name, vm.end_report); break;
         case VmEnd::fault: console::info("vm {} ended: stopped: {}", vm.name, vm.end_report); break;
+        case VmEnd::power_off: console::info("vm {} ended: power-off", vm.name); break;
+        case VmEnd::reboot: console::info("vm {} ended: reboot", vm.name); break;
         case VmEnd::running: console::info("vm {} ended: still running", vm.name); break;
         }
-        bool passed = (vm.end == VmEnd::debug_exit || vm.end == VmEnd::hypercall) && vm.end_value == 0;
+        bool passed = ((vm.end == VmEnd::debug_exit || vm.end == VmEnd::hypercall) && vm.end_value == 0) ||
+                      vm.end == VmEnd::power_off;
         all_passed = all_passed && passed;
         char counts[256];
         size_t used = 0;

@@ -15,7 +15,9 @@
 
 constexpr size_t kMaxVms = guest_config::GuestList::kMaxGuests;
 
-enum class VmEnd : uint8_t { running, debug_exit, hypercall, triple_fault, fault };
+// power_off: the guest wrote S5 to its ACPI PM1a control register; reboot: it reset the machine
+// (ACPI reset register 0xCF9, the 8042's reset line). A VM that reboots ends (no restart).
+enum class VmEnd : uint8_t { running, debug_exit, hypercall, triple_fault, fault, power_off, reboot };
 
 struct Vm {
     char name[guest_config::kMaxNameLength + 1];
@@ -56,7 +58,8 @@ void end(Vm& vm, VmEnd how, uint64_t value, const char* report);
 bool ended(const Vm& vm);
 
 // Prints `matryoshka: vm NAME ended: REASON` lines and per-VM exit counts; true when every guest
-// the modules asked for ran and ended through debug-exit (or the exit hypercall) with value 0.
+// the modules asked for ran and ended through debug-exit (or the exit hypercall) with value 0, or
+// powered itself off.
 bool summarize();
 
 }  // namespace vms

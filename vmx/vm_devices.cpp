@@ -3,12 +3,79 @@
 #include "arch/cpu.hpp"
 #include "arch/tsc.hpp"
 #include "drivers/console.hpp"
+#include "vmx/guest_acpi.hpp"
+#include "vmx/ipi.hpp"
 #include "vmx/vm.hpp"
 
 namespace vm_devices {
 namespace {
 
 void print_line(void* context, Str text) { print_guest_line(*static_cast<Vm*>(context), text); }
+
+constexpr unsigned kPitIrq = 0, kUartIrq = 4;
+constexpr unsigned kPitGsi = 2;  // the MADT's override of ISA IRQ 0
+
+// The PC's 14.31818 MHz oscillator, counted from the TSC in 32.32 fixed point (the product
+// needs 128 bits: a multiplication, no division, so no libgcc). The inverse, TSC ticks per
+// oscillator tick, in 44.20 fixed point, turns a PIT deadline back into a TSC value.
+constexpr uint64_t kOscillatorHz = 14318180;
+uint64_t oscillator_per_tsc = 0, tsc_per_oscillator = 0;
+
+void init_clock()
+{
+    if (oscillator_per_tsc) return;
+    uint64_t hz = tsc::frequency_hz();
+    oscillator_per_tsc = (kOscillatorHz << 32) / hz;
+    tsc_per_oscillator = (hz << 20) / kOscillatorHz + 1;  // rounded up: never early
+}
+
+uint64_t oscillator_ticks(uint64_t tsc) { return uint64_t((unsigned __int128)tsc * oscillator_per_tsc >> 32); }
+uint64_t pit_now(void*) { return oscillator_ticks(cpu::rdtsc()) / 12; }
+uint64_t pm_timer_now(void*) { return oscillator_ticks(cpu::rdtsc()) / 4; }
+uint64_t tsc_of_pit_tick(uint64_t tick) { return uint64_t((unsigned __int128)(tick * 12) * tsc_per_oscillator >> 20) + 1; }
+
+void power_off(void* context) { vms::end(*static_cast<Vm*>(context), VmEnd::power_off, 0, nullptr); }
+void reset(void* context) { vms::end(*static_cast<Vm*>(context), VmEnd::reboot, 0, nullptr); }
+
+void deliver(void* context, const ioapic::Message& message) { ipi::deliver_message(*static_cast<Vm*>(context), message); }
+
+// The UART's and the PIT's ports go through the VM so that the interrupt line and the timer
+// deadline follow what the guest did.
+uint32_t uart_in(void* context, uint16_t port, uint8_t size)
+{
+    Vm& vm = *static_cast<Vm*>(context);
+    uint32_t value = vm.devices.uart.handler().in(&vm.devices.uart, port, size);
+    set_isa_irq(vm, kUartIrq, vm.devices.uart.irq_level());
+    return value;
+}
+
+void uart_out(void* context, uint16_t port, uint8_t size, uint32_t value)
+{
+    Vm& vm = *static_cast<Vm*>(context);
+    vm.devices.uart.handler().out(&vm.devices.uart, port, size, value);
+    set_isa_irq(vm, kUartIrq, vm.devices.uart.irq_level());
+}
+
+void rearm_timer(Vm& vm)
+{
+    uint64_t tick = vm.devices.pit.next_rising_edge(0, vm.devices.pit.now());
+    uint64_t deadline = tick == pit8254::kNever ? ~0ull : tsc_of_pit_tick(tick);
+    __atomic_store_n(&vm.devices.timer_deadline, deadline, __ATOMIC_RELEASE);
+}
+
+uint32_t pit_in(void* context, uint16_t port, uint8_t size)
+{
+    Vm& vm = *static_cast<Vm*>(context);
+    return vm.devices.pit.handler().in(&vm.devices.pit, port, size);
+}
+
+void pit_out(void* context, uint16_t port, uint8_t size, uint32_t value)
+{
+    Vm& vm = *static_cast<Vm*>(context);
+    vm.devices.pit.handler().out(&vm.devices.pit, port, size, value);
+    vm.devices.pit.take_rising_edges(0, vm.devices.pit.now());  // a new count starts afresh
+    rearm_timer(vm);
+}
 
 void debug_exit_written(void* context, uint32_t value)
 {
@@ -52,11 +119,52 @@ void init(Vm& vm)
     d.cmos = cmos_rtc::CmosRtc(cmos_rtc::TimeSource{now_ns, nullptr},
                                cmos_rtc::Config{vm.ram.size, 0, uint16_t(vm.vcpu_count)});
     d.firmware_config = fw_cfg::FwCfg(fw_cfg::Config{vm.ram.size, uint16_t(vm.vcpu_count), uint16_t(vm.vcpu_count)});
-    d.ports.add(d.uart.handler());
-    d.ports.add(d.debug_exit.handler());
-    d.ports.add(d.cmos.handler());
-    d.ports.add(d.firmware_config.handler());
-    d.ports.add(io_bus::Handler{DebugConsole::kPort, 1, &vm, console_in, console_out});
+    init_clock();
+    d.ioapic = ioapic::Ioapic(ioapic::Delivery{deliver, &vm});
+    d.pit = pit8254::Pit(pit8254::Clock{pit_now, nullptr});
+    d.port61 = system_port::SystemPort(d.pit);
+    d.pci = pci_host::PciHost(pci_host::ResetSink{reset, &vm});
+    d.acpi_pm = acpi_pm::AcpiPm(acpi_pm::Clock{pm_timer_now, nullptr}, acpi_pm::PowerSink{power_off, &vm});
+    d.kbc = kbc_reset::KbcReset(kbc_reset::ResetSink{reset, &vm});
+    // The SCI (GSI 9) is active low: its idle pin is high.
+    d.ioapic.set_pin(guest_acpi::kSciIrq, true);
+
+    io_bus::Handler uart = d.uart.handler();
+    bool added = d.ports.add(io_bus::Handler{uart.first, uart.count, &vm, uart_in, uart_out});
+    added &= d.ports.add(d.debug_exit.handler());
+    added &= d.ports.add(d.cmos.handler());
+    added &= d.ports.add(d.firmware_config.handler());
+    added &= d.ports.add(io_bus::Handler{DebugConsole::kPort, 1, &vm, console_in, console_out});
+    added &= d.ports.add(d.pics.master_handler());
+    added &= d.ports.add(d.pics.slave_handler());
+    added &= d.ports.add(d.pics.elcr_handler());
+    io_bus::Handler pit = d.pit.handler();
+    added &= d.ports.add(io_bus::Handler{pit.first, pit.count, &vm, pit_in, pit_out});
+    added &= d.ports.add(d.port61.handler());
+    added &= d.ports.add(d.pci.handler());
+    added &= d.ports.add(d.acpi_pm.handler());
+    added &= d.ports.add(d.kbc.handler());
+    added &= d.mmio.add(d.ioapic.region());
+    if (!added) console::error("vm {}: a device's ports or MMIO range clash (hypervisor bug)", vm.name);
+}
+
+void set_isa_irq(Vm& vm, unsigned irq, bool level)
+{
+    vm.devices.pics.set_irq(irq, level);
+    vm.devices.ioapic.set_pin(irq == kPitIrq ? kPitGsi : irq, level);
+}
+
+void update_timers(Vm& vm, uint64_t now)
+{
+    if (now < __atomic_load_n(&vm.devices.timer_deadline, __ATOMIC_ACQUIRE)) return;
+    SpinlockGuard guard(vm.devices_lock);
+    pit8254::Pit& pit = vm.devices.pit;
+    if (pit.take_rising_edges(0, pit.now())) {
+        // ISA interrupts are edges: a pulse (ticks missed meanwhile coalesce into one).
+        set_isa_irq(vm, kPitIrq, true);
+        set_isa_irq(vm, kPitIrq, false);
+    }
+    rearm_timer(vm);
 }
 
 void print_guest_line(const Vm& vm, Str text)

@@ -195,8 +195,11 @@ static inline u32 lapic_id(void) { return lapic_read(LAPIC_ID) >> 24; }
 #define SMP_MAX_CPUS 32
 #define SMP_TIMER_VECTOR 0x40    /* the BSP's one-shot clock */
 #define SMP_SPURIOUS_VECTOR 0xff
-/* APIC IDs of the enabled processors of the ACPI MADT, found as on a PC BIOS (RSDP in the EBDA
- * or 0xE0000-0xFFFFF, RSDT): at most `max` stored; returns how many there are (0: no ACPI). */
+/* An ACPI table with a valid checksum, found as on a PC BIOS (RSDP in the EBDA or
+ * 0xE0000-0xFFFFF, RSDT); 0 when there is none. */
+const u8 *acpi_find_table(const char *signature);
+/* APIC IDs of the enabled processors of the ACPI MADT (acpi_find_table): at most `max` stored;
+ * returns how many there are (0: no ACPI). */
 u32 acpi_madt_apic_ids(u32 *ids, u32 max);
 /* The UART is shared: whoever prints while other CPUs may print takes this lock. */
 void console_lock(void);

@@ -266,3 +266,30 @@ TEST(CpuidPolicy, Cr4AllowedByTheGuestCpuid)
     EXPECT_EQ(guest_cr4_allowed(CpuidRegs{}, l7),
               cr4::pce | cr4::tsd | cr4::umip | cr4::pke | cr4::la57 | cr4::cet | cr4::pks | cr4::uintr);
 }
+
+// With the TSC frequency known, leaves 0x15 and 0x16 report it (crystal = TSC, ratio 1/1) and
+// exist even where the host stops below them; leaves between are zero, never the host's.
+TEST(CpuidPolicy, TscFrequencyLeaves)
+{
+    CpuidView vm = view();
+    vm.tsc_hz = 2600000000;
+    EXPECT_EQ(ask(0, 0, vm).eax, 0x16u);
+    EXPECT_EQ(ask(0x15, 0, vm), (CpuidRegs{1, 1, 2600000000u, 0}));
+    EXPECT_EQ(ask(0x16, 0, vm), (CpuidRegs{2600, 2600, 2600, 0}));
+    EXPECT_FALSE(host_query(0x15, 0, vm).needed);
+    EXPECT_EQ(ask(0x17, 0, vm), ask(0x16, 0, vm));  // out of range: the highest basic leaf
+
+    CpuidView westmere = vm;
+    westmere.host_max_basic = 0xb;
+    westmere.tsc_hz = 50000000;  // Bochs
+    EXPECT_EQ(ask(0, 0, westmere).eax, 0x16u);
+    EXPECT_EQ(ask(0x15, 0, westmere), (CpuidRegs{1, 1, 50000000u, 0}));
+    EXPECT_EQ(ask(0xd, 0, westmere), (CpuidRegs{0, 0, 0, 0}));
+    EXPECT_FALSE(host_query(0xd, 0, westmere).needed);
+    EXPECT_EQ(ask(0xb, 1, westmere), ask(0xb, 1, vm));  // still the topology
+
+    CpuidView fast = vm;
+    fast.tsc_hz = 5000000000ull;  // does not fit ECX: not enumerated
+    EXPECT_EQ(ask(0x15, 0, fast), (CpuidRegs{1, 1, 0, 0}));
+    EXPECT_EQ(ask(0x16, 0, fast).eax, 5000u);
+}

@@ -86,12 +86,14 @@ std::string warnings(const acpi::Platform& p)
 }
 
 // What the guest's OS sees: the scan finds the RSDP, the XSDT leads to a MADT listing vCPUs
-// 0..n-1 by APIC ID and UID, all enabled, the local APIC at 0xFEE00000, no 8259s, no I/O APIC.
+// 0..n-1 by APIC ID and UID, all enabled, the local APIC at 0xFEE00000, the 8259s, the I/O APIC
+// with the PC's two interrupt overrides and NMI on LINT1; the FADT with the PM block, the reset
+// register and \_S5 from the DSDT.
 void expect_cpus(const acpi::Platform& p, uint32_t n)
 {
     EXPECT_TRUE(p.has_madt);
     EXPECT_EQ(p.local_apic_address, 0xFEE00000u);
-    EXPECT_FALSE(p.has_legacy_pics);
+    EXPECT_TRUE(p.has_legacy_pics);
     ASSERT_EQ(p.cpu_count, n);
     for (uint32_t i = 0; i < n; ++i) {
         EXPECT_EQ(p.cpus[i].apic_id, i);
@@ -102,9 +104,43 @@ void expect_cpus(const acpi::Platform& p, uint32_t n)
     }
     EXPECT_EQ(p.cpus_ignored, 0u);
     EXPECT_EQ(p.cpus_unusable, 0u);
-    EXPECT_EQ(p.ioapic_count, 0u);
-    EXPECT_EQ(p.override_count, 0u);
-    EXPECT_FALSE(p.has_fadt);
+    ASSERT_EQ(p.ioapic_count, 1u);
+    EXPECT_EQ(p.ioapics[0].id, 0u);
+    EXPECT_EQ(p.ioapics[0].address, 0xFEC00000u);
+    EXPECT_EQ(p.ioapics[0].gsi_base, 0u);
+    ASSERT_EQ(p.override_count, 2u);
+    EXPECT_EQ(p.overrides[0].bus, 0);
+    EXPECT_EQ(p.overrides[0].source, 0);
+    EXPECT_EQ(p.overrides[0].gsi, 2u);
+    EXPECT_EQ(p.overrides[0].flags, 0);
+    EXPECT_EQ(p.overrides[1].source, 9);
+    EXPECT_EQ(p.overrides[1].gsi, 9u);
+    EXPECT_EQ(p.overrides[1].flags, 0xF);  // level, active low
+    ASSERT_EQ(p.nmi_count, 1u);
+    EXPECT_EQ(p.nmis[0].acpi_uid, acpi::kAllProcessors);
+    EXPECT_EQ(p.nmis[0].lint, 1);
+
+    ASSERT_TRUE(p.has_fadt);
+    EXPECT_EQ(p.fadt_flags, 0x435u);  // WBINVD, PROC_C1, PWR_BUTTON, SLP_BUTTON, RESET_REG_SUP
+    EXPECT_EQ(p.boot_arch_flags, acpi::kBootArchLegacyDevices | acpi::kBootArchVgaNotPresent);
+    EXPECT_EQ(p.power.pm1a_control.space_id, acpi::kSpaceIo);
+    EXPECT_EQ(p.power.pm1a_control.address, 0x604u);
+    EXPECT_EQ(p.power.pm1a_control.bit_width, 16);
+    EXPECT_EQ(p.power.pm1b_control.address, 0u);
+    ASSERT_TRUE(p.power.has_s5);
+    EXPECT_EQ(p.power.slp_typ_a, 7);
+    EXPECT_EQ(p.power.slp_typ_b, 7);
+    ASSERT_TRUE(p.power.reset_supported);
+    EXPECT_EQ(p.power.reset_register.space_id, acpi::kSpaceIo);
+    EXPECT_EQ(p.power.reset_register.address, 0xCF9u);
+    EXPECT_EQ(p.power.reset_register.bit_width, 8);
+    EXPECT_EQ(p.power.reset_value, 6);
+    EXPECT_EQ(p.power.smi_command, 0u);
+    EXPECT_FALSE(p.power.hardware_reduced);
+    EXPECT_EQ(p.power.sci_interrupt, 9);
+    EXPECT_EQ(p.pm_timer.block.space_id, acpi::kSpaceIo);
+    EXPECT_EQ(p.pm_timer.block.address, 0x608u);
+    EXPECT_FALSE(p.pm_timer.is_32bit);
 }
 
 void check_scan_and_parse(uint32_t vcpus)
@@ -117,7 +153,7 @@ void check_scan_and_parse(uint32_t vcpus)
     EXPECT_LT(t.rsdp_address + 36, kBase + 1024); // in the EBDA's first KiB
     EXPECT_EQ(t.rsdp_length, 36u);
     EXPECT_EQ(Image(t.rsdp, t.rsdp + t.rsdp_length), g.bytes(t.rsdp_address, 36));
-    EXPECT_EQ(t.madt_length, 44u + 8 * vcpus);
+    EXPECT_EQ(t.madt_length, 44u + 8 * vcpus + 12 + 2 * 10 + 6);
     EXPECT_EQ(t.used_bytes, t.madt_address + t.madt_length - kBase);
     EXPECT_EQ(t.used_bytes, guest_acpi::tables_bytes(vcpus));
     EXPECT_LE(t.used_bytes, kSize);
@@ -137,14 +173,21 @@ void check_scan_and_parse(uint32_t vcpus)
     EXPECT_TRUE(p->uses_xsdt);
     EXPECT_EQ(p->root_table_address, t.xsdt_address);
     expect_cpus(*p, vcpus);
-    ASSERT_EQ(p->table_count, 2u);
-    EXPECT_STREQ(p->tables[0].signature, "XSDT");
-    EXPECT_EQ(p->tables[0].revision, 1);
-    EXPECT_STREQ(p->tables[1].signature, "APIC");
-    EXPECT_EQ(p->tables[1].revision, 5);
-    EXPECT_EQ(p->tables[1].address, t.madt_address);
-    EXPECT_EQ(p->tables[1].length, t.madt_length);
+    EXPECT_EQ(p->dsdt_address, t.dsdt_address);
+    EXPECT_EQ(acpi::find_table(*p, "XSDT"), t.xsdt_address);
     EXPECT_EQ(acpi::find_table(*p, "APIC"), t.madt_address);
+    EXPECT_EQ(acpi::find_table(*p, "FACP"), t.fadt_address);
+    EXPECT_EQ(acpi::find_table(*p, "DSDT"), t.dsdt_address);
+    for (size_t i = 0; i < p->table_count; ++i) {
+        if (std::string(p->tables[i].signature) == "APIC") {
+            EXPECT_EQ(p->tables[i].revision, 5);
+            EXPECT_EQ(p->tables[i].length, t.madt_length);
+        }
+        if (std::string(p->tables[i].signature) == "FACP") {
+            EXPECT_EQ(p->tables[i].revision, 6);
+            EXPECT_EQ(p->tables[i].length, 276u);
+        }
+    }
 
     // An ACPI 1.0 OS reads the first 20 bytes and the RSDT: the same MADT.
     auto v1 = std::make_unique<acpi::Platform>();
@@ -204,8 +247,9 @@ TEST(GuestAcpi, BytesAsWritten)
         uint32_t length;
         uint8_t revision;
     };
-    for (const Want& w : {Want{t.rsdt_address, "RSDT", 40, 1}, Want{t.xsdt_address, "XSDT", 44, 1},
-                          Want{t.madt_address, "APIC", 44 + 16, 5}}) {
+    for (const Want& w : {Want{t.rsdt_address, "RSDT", 44, 1}, Want{t.xsdt_address, "XSDT", 52, 1},
+                          Want{t.madt_address, "APIC", 44 + 16 + 38, 5}, Want{t.fadt_address, "FACP", 276, 6},
+                          Want{t.dsdt_address, "DSDT", 57, 2}}) {
         SCOPED_TRACE(w.signature);
         EXPECT_EQ(w.address % 16, 0u);
         EXPECT_EQ(g.text(w.address, 4), w.signature);
@@ -218,22 +262,56 @@ TEST(GuestAcpi, BytesAsWritten)
         EXPECT_EQ(g.text(w.address + 28, 4), "MTRY");
         EXPECT_EQ(g.u32(w.address + 32), 1u);
     }
-    EXPECT_EQ(g.u32(t.rsdt_address + 36), t.madt_address);
-    EXPECT_EQ(g.u64(t.xsdt_address + 36), t.madt_address);
+    EXPECT_EQ(g.u32(t.rsdt_address + 36), t.fadt_address);
+    EXPECT_EQ(g.u32(t.rsdt_address + 40), t.madt_address);
+    EXPECT_EQ(g.u64(t.xsdt_address + 36), t.fadt_address);
+    EXPECT_EQ(g.u64(t.xsdt_address + 44), t.madt_address);
 
-    // MADT (5.2.12): local APIC address, flags (no PCAT_COMPAT), two type 0 entries.
+    // MADT (5.2.12): local APIC address, flags (PCAT_COMPAT), two type 0 entries, the I/O APIC,
+    // IRQ0 -> GSI 2, IRQ9 -> GSI 9 level/low, NMI on LINT1.
     uint64_t m = t.madt_address;
     EXPECT_EQ(g.u32(m + 36), 0xFEE00000u);
-    EXPECT_EQ(g.u32(m + 40), 0u);
+    EXPECT_EQ(g.u32(m + 40), 1u);
     EXPECT_EQ(g.bytes(m + 44, 16), (Image{0, 8, 0, 0, 1, 0, 0, 0, 0, 8, 1, 1, 1, 0, 0, 0}));
+    EXPECT_EQ(g.bytes(m + 60, 38), (Image{1, 12, 0, 0, 0, 0, 0xc0, 0xfe, 0, 0, 0, 0,  //
+                                          2, 10, 0, 0, 2, 0, 0, 0, 0, 0,              //
+                                          2, 10, 0, 9, 9, 0, 0, 0, 0xf, 0,            //
+                                          4, 6, 0xff, 0, 0, 1}));
+
+    // FACS (5.2.10): 64-byte aligned, no checksum.
+    EXPECT_EQ(t.facs_address % 64, 0u);
+    EXPECT_EQ(g.text(t.facs_address, 4), "FACS");
+    EXPECT_EQ(g.u32(t.facs_address + 4), 64u);
+    EXPECT_EQ(g.memory[t.facs_address + 32], 2);
+
+    // FADT (Table 5.9): the fields the parser above does not report.
+    uint64_t f = t.fadt_address;
+    EXPECT_EQ(g.u32(f + 36), t.facs_address);
+    EXPECT_EQ(g.u32(f + 40), t.dsdt_address);
+    EXPECT_EQ(g.u64(f + 140), t.dsdt_address);
+    EXPECT_EQ(g.u32(f + 48), 0u);  // SMI_CMD: always in ACPI mode
+    EXPECT_EQ(g.u32(f + 56), 0x600u);
+    EXPECT_EQ(g.memory[f + 88], 4);
+    EXPECT_EQ(g.memory[f + 89], 2);
+    EXPECT_EQ(g.memory[f + 91], 4);
+    EXPECT_EQ(g.u32(f + 80), 0u);  // no GPE0 block
+    EXPECT_EQ(g.memory[f + 108], 0x32);
+    EXPECT_EQ(g.memory[f + 131], 5);  // minor revision: ACPI 6.5
+    EXPECT_EQ(g.bytes(f + 148, 12), (Image{1, 32, 0, 2, 0x00, 6, 0, 0, 0, 0, 0, 0}));
+    EXPECT_EQ(g.bytes(f + 172, 12), (Image{1, 16, 0, 2, 0x04, 6, 0, 0, 0, 0, 0, 0}));
+    EXPECT_EQ(g.bytes(f + 208, 12), (Image{1, 32, 0, 3, 0x08, 6, 0, 0, 0, 0, 0, 0}));
+
+    // DSDT: Name (_S5_, Package (4) {7, 7, 0, 0}), Scope (\_SB_) {}.
+    EXPECT_EQ(g.bytes(t.dsdt_address + 36, 21), (Image{0x08, '_', 'S', '5', '_', 0x12, 0x08, 0x04, 0x0a, 7, 0x0a, 7,
+                                                       0, 0, 0x10, 0x06, '\\', '_', 'S', 'B', '_'}));
 }
 
-// APIC IDs from 255 on get Processor Local x2APIC entries (type 9); 370 vCPUs fit in 4 KiB.
+// APIC IDs from 255 on get Processor Local x2APIC entries (type 9); 341 vCPUs fit in 4 KiB.
 TEST(GuestAcpi, X2apicEntriesAboveApicId254)
 {
     Guest g(1 * MiB);
     AcpiTables t = build(g, 256);
-    EXPECT_EQ(t.madt_length, 44u + 255 * 8 + 16);
+    EXPECT_EQ(t.madt_length, 44u + 255 * 8 + 16 + 38);
     uint64_t last = t.madt_address + 44 + 255 * 8;
     EXPECT_EQ(g.memory[last - 8], 0);   // type 0 for APIC ID 254
     EXPECT_EQ(g.memory[last - 5], 254); // its APIC ID
@@ -244,12 +322,13 @@ TEST(GuestAcpi, X2apicEntriesAboveApicId254)
     EXPECT_EQ(warnings(*p), "");
     expect_cpus(*p, 256); // acpi::kMaxCpus: the parser lists no more
 
-    EXPECT_LE(guest_acpi::tables_bytes(370), kSize);
-    EXPECT_GT(guest_acpi::tables_bytes(371), kSize);
+    EXPECT_LE(guest_acpi::tables_bytes(341), kSize);
+    EXPECT_GT(guest_acpi::tables_bytes(342), kSize);
     Guest big(1 * MiB);
-    build(big, 370);
-    EXPECT_EQ(big.u32(kBase + guest_acpi::tables_bytes(370) - 16), 9u | 16u << 8); // the last entry
-    EXPECT_EQ(big.u32(kBase + guest_acpi::tables_bytes(370) - 12), 369u);
+    build(big, 341);
+    uint64_t end = kBase + guest_acpi::tables_bytes(341) - 38; // the interrupt entries follow the CPUs
+    EXPECT_EQ(big.u32(end - 16), 9u | 16u << 8);                // the last CPU entry
+    EXPECT_EQ(big.u32(end - 12), 340u);
 }
 
 TEST(GuestAcpi, RebuildOverwritesOldContents)
@@ -268,11 +347,11 @@ TEST(GuestAcpi, Errors)
 {
     Guest g(1 * MiB);
     EXPECT_EQ(build_error(g, 64, kBase, 0x200),
-              "ACPI tables for 64 vCPUs need 716 bytes (RSDP, RSDT, XSDT and MADT), more than the 512-byte ACPI region "
-              "at 0x9f000");
-    EXPECT_EQ(build_error(g, 371),
-              "ACPI tables for 371 vCPUs need 4100 bytes (RSDP, RSDT, XSDT and MADT), more than the 4096-byte ACPI "
-              "region at 0x9f000");
+              "ACPI tables for 64 vCPUs need 1186 bytes (RSDP, FACS, RSDT, XSDT, FADT, DSDT and MADT), more than the "
+              "512-byte ACPI region at 0x9f000");
+    EXPECT_EQ(build_error(g, 342),
+              "ACPI tables for 342 vCPUs need 4106 bytes (RSDP, FACS, RSDT, XSDT, FADT, DSDT and MADT), more than the "
+              "4096-byte ACPI region at 0x9f000");
     EXPECT_EQ(build_error(g, 0), "a VM with no vCPU has nothing to list in its MADT");
     const char* placement = "ACPI region at {} cannot be an EBDA the BIOS-area scan finds: it must be 16-byte aligned, "
                             "at or above 0x500 (after the BIOS data area) and start at most 0x9fc00 (its first KiB "
