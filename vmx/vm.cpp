@@ -134,6 +134,7 @@ bool create_vcpus(Vm& vm, const guest_config::Guest& guest, FrameAllocator& fram
         vcpu->state = i == 0 ? VcpuState::runnable : VcpuState::wait_for_sipi;
         if (i == 0) {
             vcpu->start = vm.start;
+            vcpu->msrs.efer = vm.start.guest.efer;  // RDMSR answers from the policy's copy (long-mode starts)
             vcpu->regs.gpr[reg::rax] = vm.start_eax;
             vcpu->regs.gpr[reg::rbx] = vm.start_ebx;
             vcpu->regs.gpr[reg::rsi] = vm.start_rsi;
