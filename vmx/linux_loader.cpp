@@ -123,16 +123,25 @@ bool Loader::place_kernel()
 
 bool Loader::place_initrd()
 {
-    if (!req_.initrd_size) return true;
-    uint64_t limit = req_.ram.size;  // the top RAM region, [1 MiB, size), is where it goes
+    uint64_t size = req_.initrd_size;
+    if (!size) return true;
+    // The RAM region from 1 MiB, up to initrd_addr_max: as high as possible above the kernel,
+    // else below it (a relocatable kernel low in a small VM leaves room there).
+    uint64_t limit = req_.ram.size;
     if (uint64_t(initrd_addr_max_) + 1 < limit) limit = uint64_t(initrd_addr_max_) + 1;
-    uint64_t lowest = align_up(load_ + init_size_, kPage);
-    if (req_.initrd_size > limit || ((limit - req_.initrd_size) & ~(kPage - 1)) < lowest)
-        return fail("the {}-byte initrd does not fit: {} bytes are free between the kernel's end {:#x} and {:#x} "
-                    "(the end of RAM or initrd_addr_max)",
-                    req_.initrd_size, limit > lowest ? limit - lowest : 0, lowest, limit);
-    initrd_ = (limit - req_.initrd_size) & ~(kPage - 1);
-    return true;
+    uint64_t above = align_up(load_ + init_size_, kPage), below_end = load_ < limit ? load_ : limit;
+    if (size <= limit && ((limit - size) & ~(kPage - 1)) >= above) {
+        initrd_ = (limit - size) & ~(kPage - 1);
+        return true;
+    }
+    if (size <= below_end && ((below_end - size) & ~(kPage - 1)) >= guest_memory::kHighRamBase) {
+        initrd_ = (below_end - size) & ~(kPage - 1);
+        return true;
+    }
+    return fail("the {}-byte initrd does not fit below {:#x} (end of RAM or initrd_addr_max): {} bytes free above "
+                "the kernel [{:#x}, {:#x}), {} below",
+                size, limit, limit > above ? limit - above : 0, load_, above,
+                below_end > guest_memory::kHighRamBase ? below_end - guest_memory::kHighRamBase : 0);
 }
 
 void Loader::write_zero_page(uint8_t* zp) const

@@ -18,7 +18,7 @@
 //                     relocatable kernel whose pref_address does not fit goes to the lowest
 //                     kernel_alignment-aligned address from 1 MiB where it does
 //   top of RAM        the initrd, page-aligned, ending below initrd_addr_max and the end of RAM,
-//                     above the kernel's init_size bytes
+//                     above the kernel's init_size bytes, or else just below the kernel
 // Linux reserves the first 64 KiB and copies boot_params and the command line before it reuses
 // low memory, so these pages only need to live until the kernel's own page tables are loaded.
 // Nothing is written to guest RAM unless the whole load is valid.

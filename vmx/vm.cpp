@@ -193,7 +193,7 @@ void create_all(const mb2::BootInfo& boot, FrameAllocator& frames)
     for (size_t i = 0; i < guests.error_count; ++i) console::error("{}", guests.errors[i]);
     not_started = guests.error_count + guests.dropped_errors;
     for (size_t i = 0; i < guests.guest_count; ++i) {
-        char error[200];
+        char error[256];
         Vm* vm = create(guests.guests[i], frames, error, sizeof error);
         if (!vm) {
             console::error("{}; not started", error);

@@ -70,7 +70,7 @@ Outcome load(Vm& vm, const Bytes& image, const std::string& cmdline = "console=t
     request.acpi_rsdp = 0x9f000;
     request.guest_name = Str("lx");
     Outcome o{};
-    char error[200];
+    char error[256];
     o.ok = linux_boot::load_bzimage(request, o.result, error, sizeof error);
     o.error = error;
     return o;
@@ -175,6 +175,15 @@ TEST(LinuxLoader, TheInitrdStaysBelowInitrdAddrMax)
     EXPECT_EQ(o.result.initrd_start, 32 * MiB - 4096);
 }
 
+TEST(LinuxLoader, TheInitrdGoesBelowTheKernelWhenThereIsNoRoomAbove)
+{
+    Vm vm(17 * MiB);  // the kernel at 16 MiB leaves less than a page above it
+    Outcome o = load(vm, bzimage(), "", Bytes(5 * MiB, 7));
+    ASSERT_TRUE(o.ok) << o.error;
+    EXPECT_EQ(o.result.kernel_start, 16 * MiB);
+    EXPECT_EQ(o.result.initrd_start, 11 * MiB);
+}
+
 TEST(LinuxLoader, RelocatableKernelMovesDownWhenItsPreferredAddressIsNotRam)
 {
     Vm vm(16 * MiB);
@@ -230,7 +239,10 @@ TEST(LinuxLoader, RejectsAKernelOrInitrdThatDoesNotFit)
     Bytes fixed = bzimage();
     fixed[hdr::relocatable_kernel] = 0;
     expect_rejected(fixed, "the kernel needs 0x10000 bytes (init_size) at 0x1000000; the VM has 8 MiB", 8 * MiB);
-    expect_rejected(bzimage(), "the 62914560-byte initrd does not fit", 64 * MiB, Bytes(60 * MiB));
+    expect_rejected(bzimage(),
+                    "the 50331648-byte initrd does not fit below 0x4000000 (end of RAM or initrd_addr_max): "
+                    "50266112 bytes free above the kernel [0x1000000, 0x1010000), 15728640 below",
+                    64 * MiB, Bytes(48 * MiB));
 }
 
 TEST(LinuxLoader, RejectsACommandLineLongerThanCmdlineSize)
