@@ -5,8 +5,7 @@
 # bzImage is only used to be refused for lack of room.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
-# shellcheck source-path=SCRIPTDIR source=linux_lib.sh
-source "$(dirname "$0")/linux_lib.sh"
+need_linux_guest
 
 big=$ROOT/build/linux/test-initrd-24M.bin
 [[ -f $big ]] || head -c $((24 << 20)) /dev/zero > "$big"

@@ -5,8 +5,7 @@
 # /init prints the marker, runs its pipe workload and powers the VM off through ACPI S5.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
-# shellcheck source-path=SCRIPTDIR source=linux_lib.sh
-source "$(dirname "$0")/linux_lib.sh"
+need_linux_guest
 
 boot "" 0 --emulator bochs --mem 256 "linux,name=lx,mem=128M,vcpus=1"
 expect_match "^matryoshka: vm lx: Linux boot protocol 2\.15, kernel at 0x1000000, initrd [0-9]+ KiB at 0x[0-9a-f]+$"

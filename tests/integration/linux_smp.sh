@@ -4,8 +4,7 @@
 # then both vCPUs on 1 (the scheduler time-slices them; no soft lockup or RCU stall may follow).
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
-# shellcheck source-path=SCRIPTDIR source=linux_lib.sh
-source "$(dirname "$0")/linux_lib.sh"
+need_linux_guest
 
 boot 2on2 0 --emulator bochs --cpus 2 --mem 256 "linux,name=lx,mem=128M,vcpus=2"
 expect_match "^\[lx\] \[ *[0-9.]+\] smp: Brought up 1 node, 2 CPUs$"
