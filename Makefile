@@ -153,7 +153,7 @@ FUZZ_CXXFLAGS := -std=c++20 -O1 -g -I. -DMATRYOSHKA_HOST -fsanitize=address,unde
                  -fno-sanitize-recover=all -fsanitize=fuzzer-no-link
 # sched/: boot/options.cpp checks sched= against the policy registry, which links every policy.
 FUZZ_UNITS := vmx/instruction_decoder.cpp vmx/instruction_emulator.cpp vmx/guest_page_walk.cpp \
-    vmx/multiboot_loader.cpp vmx/guest_memory_map.cpp vmx/guest_config.cpp boot/multiboot2.cpp \
+    vmx/multiboot_loader.cpp vmx/linux_loader.cpp vmx/guest_memory_map.cpp vmx/guest_config.cpp boot/multiboot2.cpp \
     boot/options.cpp drivers/acpi.cpp lib/cmdline.cpp lib/format.cpp $(wildcard sched/*.cpp)
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.cpp,$(BUILD)/fuzz/%,$(wildcard tests/fuzz/*.cpp))
 FUZZ_SECONDS ?= 60
@@ -182,7 +182,15 @@ fuzz: fuzz-build
 fuzz-smoke: fuzz-build
 	@tools/fuzz --seconds $(FUZZ_SMOKE_SECONDS) --jobs 2 $(FUZZ_TARGETS)
 
--include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD) -path $(BUILD)/linux -prune -o -name '*.d' -type f -print 2>/dev/null)
+
+# ---- the Linux test guest (guests/linux/README.md) -------------------------------------------
+# The kernel from Debian's linux-source package with guests/linux/kernel.config (cached: rebuilt
+# only when the package version or the fragment changes) and the busybox initramfs.
+.PHONY: linux-guest
+linux-guest:
+	@tools/build-linux $(BUILD)/linux
+	@tools/build-initramfs $(BUILD)/linux
 
 # ---- the commands README.md promises ---------------------------------------------------------
 # Each first installs what is missing, then re-enters make so nothing is built before the
@@ -194,7 +202,7 @@ deps:
 unit-build: $(UNIT_TESTS) $(BUILD)/schedsim
 
 test: deps
-	@$(MAKE) --no-print-directory all unit-build
+	@$(MAKE) --no-print-directory all unit-build linux-guest
 	@tests/run
 
 # The demo: the hypervisor on 2 CPUs with the guests of the USB image (tools/grub-usb.cfg).

@@ -249,7 +249,8 @@ void enter_vmx_root_everywhere()
         if (smp::cpu(i).vmxon_region == FrameAllocator::kNone) refuse(power::ExitStatus::failure, "out of memory for VMXON regions");
     }
     smp::run_everywhere(enter_root_on_this_cpu, kVmxTimeoutMs);
-    uint64_t ticks = cpu::rdtsc() - *paging::phys_to_virt<uint64_t>(uint64_t(&boot_handoff_tsc));
+    uint64_t handoff_tsc = *paging::phys_to_virt<uint64_t>(uint64_t(&boot_handoff_tsc));
+    uint64_t ticks = cpu::rdtsc() - handoff_tsc;
 
     size_t in_root = 0;
     for (size_t i = 0; i < smp::cpus_online(); ++i) {
@@ -260,6 +261,7 @@ void enter_vmx_root_everywhere()
     print_vmx_summary(features);
     console::info("{} of {} CPUs in VMX root", in_root, smp::cpus_found());
     console::info("handoff to VMX root: {} ticks", ticks);
+    console::info("GRUB handoff at TSC {}", handoff_tsc);  // guests' TSC readings count from power-on too
     if (in_root != smp::cpus_found()) power::exit(power::ExitStatus::failure);
 }
 

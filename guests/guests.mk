@@ -3,7 +3,7 @@
 # Multiboot v1 ELF32 kernel loaded at 1 MiB. The library is an archive after lib/entry.asm (the
 # entry point), so a guest carries only the parts it uses (the SMP code and its AP stacks only
 # where APs are started). guests/realmode.asm (no .c) is a flat 64 KiB binary for
-# start=realmode. Built with the host gcc in -m32 mode and ld directly: no multilib and no libgcc
+# kind=realmode. Built with the host gcc in -m32 mode and ld directly: no multilib and no libgcc
 # needed (guests/lib/string.c has the 64-bit division helpers). `make guests` builds them all.
 GUEST_BUILD := $(or $(BUILD),build)/guests
 GUEST_NASM := $(or $(NASM),nasm)

@@ -1,4 +1,4 @@
-; realmode: a 64 KiB flat binary for start=realmode. The hypervisor loads it so that its last 16
+; realmode: a 64 KiB flat binary for kind=realmode. The hypervisor loads it so that its last 16
 ; bytes sit at 0xFFFF0 (the whole file at 0xF0000-0xFFFFF) and starts the vCPU in real mode at
 ; CS:IP = F000:FFF0 with CS.base = 0xF0000. Offsets in this file are therefore IPs in segment
 ; F000. The reset-vector code is a far jump, so the same file also runs as a BIOS image in QEMU

@@ -585,6 +585,27 @@ StartState multiboot_start_state(const CapabilityMsrs& caps, uint32_t entry)
     return s;
 }
 
+StartState linux64_start_state(const CapabilityMsrs& caps, uint64_t entry, uint64_t cr3, uint64_t gdt_base,
+                               uint16_t gdt_limit)
+{
+    constexpr uint64_t linux_cr0 = cr0::pe | cr0::et | cr0::pg, linux_cr4 = cr4::pae;
+    CrConfig config = make_cr_config(caps, 0);
+    StartState s{common_state(), linux_cr0, linux_cr4};
+    GuestState& g = s.guest;
+    g.cr0 = cr0_actual(config, linux_cr0);
+    g.cr3 = cr3;
+    g.cr4 = cr4_actual(config, linux_cr4);
+    g.efer = efer::lme | efer::lma;
+    g.rip = entry;
+    g.cs = {0x10, 0, 0xffffffff, 0xa09b};
+    g.ss = g.ds = g.es = g.fs = g.gs = {0x18, 0, 0xffffffff, 0xc093};
+    g.ldtr = {0, 0, 0, ar::unusable};
+    g.tr = {0, 0, 0x67, 0x8b};
+    g.gdtr_base = gdt_base;
+    g.gdtr_limit = gdt_limit;
+    return s;
+}
+
 StartState reset_start_state(const CapabilityMsrs& caps) { return real_mode_state(caps, 0xf000, 0xffff0000, 0xfff0); }
 
 StartState sipi_start_state(const CapabilityMsrs& caps, uint8_t vector)

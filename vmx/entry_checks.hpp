@@ -87,8 +87,8 @@ const char* check_guest_state(const GuestState& guest, const EntryContext& conte
 
 // A guest start state: the guest-state fields and the CR read shadows (what the guest reads back:
 // the architectural values before the VMX fixed bits and the CD/NW rule of
-// vmx/control_registers.hpp). Both modes need unrestricted guest (PE or PG is 0), which
-// Matryoshka requires; the "IA-32e mode guest" entry control is 0.
+// vmx/control_registers.hpp). The 32-bit and real-mode states need unrestricted guest (PE or PG
+// is 0), which Matryoshka requires; their "IA-32e mode guest" entry control is 0.
 struct StartState {
     GuestState guest;
     uint64_t cr0_read_shadow;
@@ -101,6 +101,13 @@ struct StartState {
 // own before reloading a segment register. The caller puts the magic in EAX and the boot
 // information address in EBX.
 StartState multiboot_start_state(const CapabilityMsrs& caps, uint32_t entry);
+// Linux's 64-bit boot protocol (boot.rst "64-bit BOOT PROTOCOL"): long mode with paging (CR0 =
+// PE|ET|PG, CR4 = PAE, EFER = LME|LMA) on the loader's identity page tables `cr3`, its GDT at
+// `gdt_base` loaded, CS = __BOOT_CS 0x10 (64-bit, AR 0xa09b), DS = ES = SS = FS = GS = __BOOT_DS
+// 0x18 (flat, AR 0xc093), EFLAGS 0x2 with IF clear. The caller puts the zero page in RSI; the
+// "IA-32e mode guest" entry control follows from EFER.LMA.
+StartState linux64_start_state(const CapabilityMsrs& caps, uint64_t entry, uint64_t cr3, uint64_t gdt_base,
+                               uint16_t gdt_limit);
 // The processor after RESET (SDM Vol. 3A 10.1.1 "Processor State After Reset", Table 10-1):
 // real mode at F000:FFF0 with CS base 0xffff0000, CR0 0x60000010, DR7 0x400. TR is a busy
 // 32-bit TSS (AR 0x8b) instead of the reset state's type, which VM entry does not accept.

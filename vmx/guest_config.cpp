@@ -75,10 +75,11 @@ bool parse_cmdline(Str value, ModuleLine& out)
     return true;
 }
 
-bool parse_start(Str value, ModuleLine& out)
+bool parse_kind(Str value, ModuleLine& out)
 {
-    if (value == Str("multiboot")) out.guest.start = StartMode::multiboot;
-    else if (value == Str("realmode")) out.guest.start = StartMode::realmode;
+    if (value == Str("multiboot")) out.guest.kind = Kind::multiboot;
+    else if (value == Str("realmode")) out.guest.kind = Kind::realmode;
+    else if (value == Str("linux")) out.guest.kind = Kind::linux;
     else return false;
     return true;
 }
@@ -145,7 +146,7 @@ constexpr KeySpec kKeys[] = {
     {"mem", "a size like 64M, a multiple of 1M from 1M to 3G", kGuestLine, false, parse_mem},
     {"vcpus", "a vCPU count from 1 to 64", kGuestLine, false, parse_vcpus},
     {"cmdline", "any text, quoted when it has spaces", kGuestLine | kFileLine, true, parse_cmdline},
-    {"start", "multiboot or realmode", kGuestLine, false, parse_start},
+    {"kind", "multiboot, realmode or linux", kGuestLine, false, parse_kind},
     {"weight", "a weight from 1 to 65535", kGuestLine, false, parse_weight},
     {"cap", "a percentage of one CPU from 1 to 6400", kGuestLine, false, parse_cap},
     {"pin", "CPU numbers from 0 to 63 and ranges, like 0-1,3", kGuestLine, false, parse_pin},
@@ -214,7 +215,7 @@ bool parse_module_line(Str line, size_t module_index, ModuleLine& out, char* err
     out = ModuleLine{};
     out.guest.memory_bytes = kDefaultMemoryBytes;
     out.guest.vcpus = 1;
-    out.guest.start = StartMode::multiboot;
+    out.guest.kind = Kind::multiboot;
     out.guest.weight = kDefaultWeight;
     if (error && error_size) error[0] = 0;
 
@@ -375,9 +376,12 @@ void parse_modules(const mb2::Module* modules, size_t count, GuestList& out)
             }
             continue;
         }
-        if (g->config.start == StartMode::realmode) {
+        if (g->config.kind == Kind::realmode) {
             fail(scratch, sizeof scratch, i, line.path,
-                 "for={}: guest '{}' starts in real mode (start=realmode) and takes no files", target, target);
+                 "for={}: guest '{}' starts in real mode (kind=realmode) and takes no files", target, target);
+        } else if (g->config.kind == Kind::linux && g->file_count == 1) {
+            fail(scratch, sizeof scratch, i, line.path,
+                 "for={}: guest '{}' is a Linux kernel (kind=linux) and takes one file, its initrd", target, target);
         } else if (g->file_count == Guest::kMaxFiles) {
             fail(scratch, sizeof scratch, i, line.path, "for={}: guest '{}' already has {} files, the most a guest can have",
                  target, target, Guest::kMaxFiles);

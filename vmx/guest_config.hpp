@@ -2,6 +2,8 @@
 //
 //   module2 /guests/a.elf name=a mem=64M vcpus=2 cmdline="console=serial"   a guest (its kernel)
 //   module2 /guests/initrd.bin for=a cmdline="initrd"                       a file for guest 'a'
+//   module2 /guests/bzImage name=l kind=linux mem=256M cmdline="console=ttyS0" a Linux guest
+//   module2 /guests/initrd.cpio.gz for=l                                    ... and its initrd
 //
 // A file for a guest is copied into that guest's RAM and listed as a module in its boot
 // information, with its cmdline= as the module's string. The line may or may not start with the
@@ -12,8 +14,9 @@
 //   mem=     RAM size, a multiple of 1M from 1M to 3G (K/M/G suffixes); default 32M
 //   vcpus=   1..64; default 1
 //   cmdline= the guest's (or the file's) command line; default empty
-//   start=   multiboot (default): a Multiboot v1/v2 kernel; realmode: a flat binary started at the
-//            reset vector
+//   kind=    multiboot (default): a Multiboot v1/v2 kernel; realmode: a flat binary started at the
+//            reset vector; linux: a Linux bzImage (vmx/linux_loader.hpp), whose one file (for=)
+//            is its initrd
 //   weight=  1..65535, the VM's proportional share of CPU time against other VMs; default 256
 //   cap=     1..6400, the most CPU time the whole VM may use, summed over its vCPUs, in percent
 //            of one pCPU (cap=150: one and a half pCPUs' worth); default: no cap
@@ -33,7 +36,7 @@
 
 namespace guest_config {
 
-enum class StartMode : uint8_t { multiboot, realmode };
+enum class Kind : uint8_t { multiboot, realmode, linux };
 
 constexpr size_t kMaxNameLength = 31;
 constexpr uint64_t kDefaultMemoryBytes = 32ull << 20;
@@ -50,7 +53,7 @@ struct GuestConfig {
     uint64_t memory_bytes;
     uint32_t vcpus;
     Str cmdline;
-    StartMode start;
+    Kind kind;
     // For the scheduler (sched::Scheduler::add_vm, add_entity take them as they are).
     uint32_t weight;      // 1..kMaxWeight
     uint32_t cap_percent; // 0: no cap
@@ -104,8 +107,9 @@ struct GuestList {
 // Sorts GRUB's module list into guests and their files. Every bad line is an error naming its
 // module, and the line is left out; the other guests are still returned. Guests that share a
 // name are all left out (a file's for= could not say which one it means), and so are the files
-// of a guest that was left out. Also errors: for= naming no guest, files for a start=realmode
-// guest (it gets no boot information), more than kMaxGuests guests or kMaxFiles files for a guest.
+// of a guest that was left out. Also errors: for= naming no guest, files for a kind=realmode
+// guest (it gets no boot information), a second file for a kind=linux guest (one initrd), more
+// than kMaxGuests guests or kMaxFiles files for a guest.
 void parse_modules(const mb2::Module* modules, size_t count, GuestList& out);
 
 } // namespace guest_config

@@ -14,7 +14,7 @@
 // lists as reserved, like the EBDA a PC BIOS keeps at the top of conventional memory: the guest
 // keeps its hands off it, so the tables stay intact, and mem_lower (636 KiB) ends below it.
 //
-// For a real-mode flat binary (start=realmode) a firmware region of 64 or 128 KiB ends at 1 MiB,
+// For a real-mode flat binary (kind=realmode) a firmware region of 64 or 128 KiB ends at 1 MiB,
 // inside the hole, like a PC's BIOS ROM; it is mapped at its place and aliased just below 4 GiB so
 // that both the architectural reset state (CS base 0xFFFF0000, IP 0xFFF0) and CS:IP F000:FFF0
 // reach the same bytes. Hardware-independent.

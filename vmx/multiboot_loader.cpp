@@ -1,6 +1,7 @@
 #include "vmx/multiboot_loader.hpp"
 
 #include "lib/format.hpp"
+#include "lib/little_endian.hpp"
 #include "vmx/guest_memory_map.hpp"
 
 namespace multiboot {
@@ -13,18 +14,7 @@ using guest_memory::RegionType;
 
 constexpr uint64_t kPage = 4096;
 
-uint16_t read_u16(const uint8_t* p) { return uint16_t(p[0] | p[1] << 8); }
-uint32_t read_u32(const uint8_t* p) { return uint32_t(read_u16(p)) | uint32_t(read_u16(p + 2)) << 16; }
-uint64_t read_u64(const uint8_t* p) { return uint64_t(read_u32(p)) | uint64_t(read_u32(p + 4)) << 32; }
-void write_u32(uint8_t* p, uint32_t v)
-{
-    for (int i = 0; i < 4; ++i) p[i] = uint8_t(v >> (8 * i));
-}
-void write_u64(uint8_t* p, uint64_t v)
-{
-    write_u32(p, uint32_t(v));
-    write_u32(p + 4, uint32_t(v >> 32));
-}
+using le::read_u16, le::read_u32, le::read_u64, le::write_u32, le::write_u64;
 
 constexpr uint64_t align_up(uint64_t value, uint64_t align) { return (value + align - 1) & ~(align - 1); }
 

@@ -85,7 +85,7 @@ struct LoadResult {
 // False with a precise message in `error` (always NUL-terminated when error_size > 0).
 bool load_multiboot(const LoadRequest& request, LoadResult& out, char* error, size_t error_size);
 
-// start=realmode: the binary (16 bytes to 128 KiB) ends at 0x100000, so its last 16 bytes hold
+// kind=realmode: the binary (16 bytes to 128 KiB) ends at 0x100000, so its last 16 bytes hold
 // the code at the reset vector 0xFFFF0, like a PC BIOS ROM; the rest of the firmware region
 // (guest_memory::firmware_region_bytes) is zeroed. The vCPU starts in real mode at CS:IP
 // F000:FFF0, with CS base cs_base (0xF0000, consistent with the selector) or, if the hypervisor

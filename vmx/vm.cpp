@@ -10,6 +10,7 @@
 #include "drivers/console.hpp"
 #include "vmx/ept.hpp"
 #include "vmx/guest_acpi.hpp"
+#include "vmx/linux_loader.hpp"
 #include "vmx/multiboot_loader.hpp"
 #include "vmx/vcpu_switch.hpp"
 #include "vmx/guest_cpuid.hpp"
@@ -52,12 +53,38 @@ T* allocate_object(FrameAllocator& frames, size_t count = 1)
     return physical == FrameAllocator::kNone ? nullptr : paging::phys_to_virt<T>(physical);
 }
 
+const char* load_linux(Vm& vm, const guest_config::Guest& guest, const guest_acpi::AcpiTables& acpi, char* error,
+                       size_t size)
+{
+    linux_boot::LoadRequest request{};
+    request.ram = vm.ram;
+    request.image = paging::phys_to_virt<const uint8_t>(guest.start);
+    request.image_size = guest.end - guest.start;
+    request.cmdline = guest.config.cmdline;
+    if (guest.file_count) {  // guest_config allows one file: the initrd
+        request.initrd = paging::phys_to_virt<const uint8_t>(guest.files[0].start);
+        request.initrd_size = guest.files[0].end - guest.files[0].start;
+    }
+    request.acpi_rsdp = acpi.rsdp_address;
+    request.guest_name = Str(vm.name);
+    linux_boot::LoadResult loaded{};
+    if (!linux_boot::load_bzimage(request, loaded, error, size)) return error;
+    vm.start = vmx::linux64_start_state(vmx::platform().msrs, loaded.entry, loaded.cr3, loaded.gdt_base,
+                                        loaded.gdt_limit);
+    vm.start_rsi = loaded.zero_page;
+    console::info("vm {}: Linux boot protocol {}.{}, kernel at {:#x}, initrd {} at {:#x}", vm.name,
+                  loaded.version >> 8, loaded.version & 0xff, loaded.kernel_start, Bytes{request.initrd_size},
+                  loaded.initrd_start);
+    return nullptr;
+}
+
 const char* load_guest(Vm& vm, const guest_config::Guest& guest, const guest_acpi::AcpiTables& acpi, char* error,
                        size_t size)
 {
     const uint8_t* image = paging::phys_to_virt<const uint8_t>(guest.start);
     size_t image_size = guest.end - guest.start;
-    if (guest.config.start == guest_config::StartMode::realmode) {
+    if (guest.config.kind == guest_config::Kind::linux) return load_linux(vm, guest, acpi, error, size);
+    if (guest.config.kind == guest_config::Kind::realmode) {
         multiboot::RealModeStart real{};
         if (!multiboot::load_flat_binary(vm.ram, image, image_size, Str(vm.name), real, error, size)) return error;
         if (!guest_memory::build_layout(vm.ram.size, real.firmware_bytes, vm.layout, error, size)) return error;
@@ -108,26 +135,36 @@ bool create_vcpus(Vm& vm, const guest_config::Guest& guest, FrameAllocator& fram
         vcpu->state = i == 0 ? VcpuState::runnable : VcpuState::wait_for_sipi;
         if (i == 0) {
             vcpu->start = vm.start;
+            vcpu->msrs.efer = vm.start.guest.efer;  // RDMSR answers from the policy's copy (long-mode starts)
             vcpu->regs.gpr[reg::rax] = vm.start_eax;
             vcpu->regs.gpr[reg::rbx] = vm.start_ebx;
+            vcpu->regs.gpr[reg::rsi] = vm.start_rsi;
         }
     }
     return true;
 }
 
 // Why this CPU cannot run `guest` at all, or nullptr. Without unrestricted guest, VM entry needs
-// CR0.PE and CR0.PG set (SDM Vol. 3C 26.3.1.1), but every guest starts in real mode (start=realmode,
+// CR0.PE and CR0.PG set (SDM Vol. 3C 26.3.1.1), but every guest starts in real mode (kind=realmode,
 // and every application processor after its SIPI) or in protected mode with paging off (Multiboot).
 // Running those would take an emulation of unpaged mode (an identity page table under a shadowed
 // CR0.PG, as KVM does) and of real mode, which Matryoshka does not have.
 const char* refusal(const guest_config::Guest& guest)
 {
     if (vmx::platform().features.unrestricted_guest) return nullptr;
-    return guest.config.start == guest_config::StartMode::realmode
-               ? "this CPU has no unrestricted guest (IA32_VMX_PROCBASED_CTLS2 allowed-1 bit 7), and the guest "
-                 "starts in real mode"
-               : "this CPU has no unrestricted guest (IA32_VMX_PROCBASED_CTLS2 allowed-1 bit 7), and a Multiboot "
-                 "kernel starts with paging off";
+    switch (guest.config.kind) {
+        case guest_config::Kind::realmode:
+            return "this CPU has no unrestricted guest (IA32_VMX_PROCBASED_CTLS2 allowed-1 bit 7), and the guest "
+                   "starts in real mode";
+        case guest_config::Kind::linux:
+            // The boot vCPU starts paged in long mode, but Linux's own paths (APs after INIT-SIPI,
+            // the real-mode trampoline for reboot and resume) need real mode.
+            return "this CPU has no unrestricted guest (IA32_VMX_PROCBASED_CTLS2 allowed-1 bit 7), and Linux "
+                   "starts its CPUs in real mode";
+        case guest_config::Kind::multiboot: break;
+    }
+    return "this CPU has no unrestricted guest (IA32_VMX_PROCBASED_CTLS2 allowed-1 bit 7), and a Multiboot "
+           "kernel starts with paging off";
 }
 
 Vm* create(const guest_config::Guest& guest, FrameAllocator& frames, char* error, size_t size)
@@ -190,7 +227,7 @@ void create_all(const mb2::BootInfo& boot, FrameAllocator& frames)
             ++refused;
             continue;
         }
-        char error[200];
+        char error[256];
         Vm* vm = create(guests.guests[i], frames, error, sizeof error);
         if (!vm) {
             console::error("{}; not started", error);

@@ -25,8 +25,9 @@ struct Vm {
     GuestRam ram;
     uint64_t ram_physical;
     guest_memory::Layout layout;
-    vmx::StartState start;  // the boot vCPU's first state, with its EAX and EBX
+    vmx::StartState start;  // the boot vCPU's first state, with its EAX, EBX (Multiboot) and RSI (Linux)
     uint32_t start_eax, start_ebx;
+    uint64_t start_rsi;
     uint64_t ept_pointer;
     uint64_t io_bitmaps;  // physical: bitmap A (ports 0-0x7fff), then bitmap B
     uint64_t msr_bitmap;  // physical

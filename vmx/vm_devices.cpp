@@ -34,6 +34,12 @@ uint64_t pit_now(void*) { return oscillator_ticks(cpu::rdtsc()) / 12; }
 uint64_t pm_timer_now(void*) { return oscillator_ticks(cpu::rdtsc()) / 4; }
 uint64_t tsc_of_pit_tick(uint64_t tick) { return uint64_t((unsigned __int128)(tick * 12) * tsc_per_oscillator >> 20) + 1; }
 
+// The VGA/BIOS hole [640 KiB, 1 MiB) (vmx/guest_memory_map.hpp) holds no device and no ROM: like
+// an empty ISA bus, reads float to all ones and writes go nowhere. Kernels probe it for option
+// ROMs (Linux's probe_roms reads 0xC0000-0xFFFFF) and find none.
+bool empty_hole_read(void*, uint64_t, uint8_t, uint64_t& value) { return value = ~0ull, true; }
+bool empty_hole_write(void*, uint64_t, uint8_t, uint64_t) { return true; }
+
 void power_off(void* context) { vms::end(*static_cast<Vm*>(context), VmEnd::power_off, 0, nullptr); }
 void reset(void* context) { vms::end(*static_cast<Vm*>(context), VmEnd::reboot, 0, nullptr); }
 
@@ -145,6 +151,8 @@ void init(Vm& vm)
     added &= d.ports.add(d.acpi_pm.handler());
     added &= d.ports.add(d.kbc.handler());
     added &= d.mmio.add(d.ioapic.region());
+    added &= d.mmio.add(mmio_bus::Region{guest_memory::kLowRamEnd, guest_memory::kHighRamBase - guest_memory::kLowRamEnd,
+                                         nullptr, empty_hole_read, empty_hole_write});
     if (!added) console::error("vm {}: a device's ports or MMIO range clash (hypervisor bug)", vm.name);
 }
 

@@ -1,6 +1,6 @@
 // libFuzzer target: vmx/multiboot_loader. The input is a guest kernel image, loaded into a
 // 16 MiB GuestRam with every Protocol, a command line and one module, and (when it is at most
-// 128 KiB) as a start=realmode flat binary. Checked: no access outside the image or RAM
+// 128 KiB) as a kind=realmode flat binary. Checked: no access outside the image or RAM
 // (ASan), a NUL-terminated error on failure, and on success an entry, boot information and
 // kernel inside RAM.
 #include <cstddef>

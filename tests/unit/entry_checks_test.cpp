@@ -152,6 +152,28 @@ TEST(StartStates, ResetIsRealModeAtTheResetVector)
     EXPECT_EQ(g.dr7, 0x400u);
 }
 
+TEST(StartStates, Linux64IsLongModeWithTheBootGdt)
+{
+    StartState s = linux64_start_state(broadwell, 0x1000200, 0x2000, 0x1000, 31);
+    const GuestState& g = s.guest;
+    EXPECT_EQ(s.cr0_read_shadow, 0x80000011u);  // PG|ET|PE
+    EXPECT_EQ(g.cr0, 0x80000031u);              // NE forced
+    EXPECT_EQ(s.cr4_read_shadow, 0x20u);
+    EXPECT_EQ(g.cr4, 0x2020u);
+    EXPECT_EQ(g.cr3, 0x2000u);
+    EXPECT_EQ(g.efer, 0x500u);
+    EXPECT_EQ(g.rip, 0x1000200u);
+    EXPECT_EQ(g.rflags, 0x2u);
+    EXPECT_EQ(g.cs.selector, 0x10);
+    EXPECT_EQ(g.cs.access_rights, 0xa09bu);
+    for (const Segment* d : {&g.ds, &g.es, &g.ss, &g.fs, &g.gs}) {
+        EXPECT_EQ(d->selector, 0x18);
+        EXPECT_EQ(d->access_rights, 0xc093u);
+    }
+    EXPECT_EQ(g.gdtr_base, 0x1000u);
+    EXPECT_EQ(g.gdtr_limit, 31u);
+}
+
 TEST(StartStates, SipiStartsAtTheVectorPage)
 {
     GuestState g = sipi_start_state(broadwell, 0x9a).guest;
@@ -167,6 +189,9 @@ TEST(StartStates, PassTheChecksOnBroadwellAndSkylake)
         EXPECT_EQ(check(protected_mode(*caps)), "");
         EXPECT_EQ(check(real_mode(*caps)), "");
         EXPECT_EQ(check({sipi_start_state(*caps, 0x10).guest, context_for(*caps), *caps}), "");
+        Case linux64{linux64_start_state(*caps, 0x1000200, 0x2000, 0x1000, 31).guest, context_for(*caps), *caps};
+        linux64.context.entry |= entry::ia32e_mode_guest;
+        EXPECT_EQ(check(linux64), "");
     }
     // The test bases built from them pass too.
     EXPECT_EQ(check(long_mode()), "");

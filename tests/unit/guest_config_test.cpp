@@ -12,7 +12,7 @@ namespace {
 
 using guest_config::GuestList;
 using guest_config::ModuleLine;
-using guest_config::StartMode;
+using guest_config::Kind;
 
 std::string str(Str s) { return std::string(s.data, s.size); }
 
@@ -45,7 +45,7 @@ std::string error_of(const std::string& text, size_t index = 0)
 
 TEST(GuestConfig, FullGuestLine)
 {
-    Parsed p = parse("/guests/a.elf name=alpha mem=64M vcpus=2 cmdline=\"console=ttyS0 quiet\" start=multiboot");
+    Parsed p = parse("/guests/a.elf name=alpha mem=64M vcpus=2 cmdline=\"console=ttyS0 quiet\" kind=multiboot");
     ASSERT_TRUE(p.ok) << p.error;
     EXPECT_EQ(p.error, "");
     EXPECT_FALSE(p.line.is_file);
@@ -54,7 +54,7 @@ TEST(GuestConfig, FullGuestLine)
     EXPECT_EQ(p.line.guest.memory_bytes, 64ull << 20);
     EXPECT_EQ(p.line.guest.vcpus, 2u);
     EXPECT_EQ(str(p.line.guest.cmdline), "console=ttyS0 quiet");
-    EXPECT_EQ(p.line.guest.start, StartMode::multiboot);
+    EXPECT_EQ(p.line.guest.kind, Kind::multiboot);
 }
 
 TEST(GuestConfig, DefaultsAndNameFromPath)
@@ -65,7 +65,7 @@ TEST(GuestConfig, DefaultsAndNameFromPath)
     EXPECT_EQ(p.line.guest.memory_bytes, 32ull << 20);
     EXPECT_EQ(p.line.guest.vcpus, 1u);
     EXPECT_TRUE(p.line.guest.cmdline.empty());
-    EXPECT_EQ(p.line.guest.start, StartMode::multiboot);
+    EXPECT_EQ(p.line.guest.kind, Kind::multiboot);
     EXPECT_EQ(p.line.guest.weight, 256u);
     EXPECT_EQ(p.line.guest.cap_percent, 0u);
     EXPECT_EQ(p.line.guest.pin_mask, 0u);
@@ -85,10 +85,10 @@ TEST(GuestConfig, DefaultsAndNameFromPath)
     EXPECT_TRUE(parse("name=c cmdline=\"\"").ok);
     EXPECT_TRUE(parse("name=c cmdline=").ok);
 
-    Parsed r = parse("  /g/boot.bin   start=realmode\n");
+    Parsed r = parse("  /g/boot.bin   kind=realmode\n");
     ASSERT_TRUE(r.ok) << r.error;
     EXPECT_STREQ(r.line.guest.name, "boot");
-    EXPECT_EQ(r.line.guest.start, StartMode::realmode);
+    EXPECT_EQ(r.line.guest.kind, Kind::realmode);
 }
 
 TEST(GuestConfig, NameErrors)
@@ -144,7 +144,7 @@ TEST(GuestConfig, VcpusAndStart)
     for (const char* text : {"0", "65", "x", "1K"})
         EXPECT_EQ(error_of(std::string("/a vcpus=") + text),
                   std::string("module 1 (/a): bad value '") + text + "' for vcpus= (expected a vCPU count from 1 to 64)");
-    EXPECT_EQ(error_of("/a start=bios"), "module 1 (/a): bad value 'bios' for start= (expected multiboot or realmode)");
+    EXPECT_EQ(error_of("/a kind=bios"), "module 1 (/a): bad value 'bios' for kind= (expected multiboot, realmode or linux)");
 }
 
 TEST(GuestConfig, WeightAndCap)
@@ -239,14 +239,14 @@ TEST(GuestConfig, FileLines)
 TEST(GuestConfig, SyntaxAndUnknownKeys)
 {
     EXPECT_EQ(error_of("/a.elf size=4"), "module 1 (/a.elf): unknown key 'size=' (keys: name, mem, vcpus, cmdline, "
-                                         "start, weight, cap, pin, for)");
+                                         "kind, weight, cap, pin, for)");
     EXPECT_EQ(error_of("/a.elf mem=64M mem=32M"), "module 1 (/a.elf): mem= given twice");
     EXPECT_EQ(error_of("/a.elf fast"),
-              "module 1 (/a.elf): unexpected word 'fast' (expected key=value; keys: name, mem, vcpus, cmdline, start, "
+              "module 1 (/a.elf): unexpected word 'fast' (expected key=value; keys: name, mem, vcpus, cmdline, kind, "
               "weight, cap, pin, for)");
     // Only a leading path is skipped.
     EXPECT_EQ(error_of("name=a /b.elf"), "module 1: unexpected word '/b.elf' (expected key=value; keys: name, mem, "
-                                         "vcpus, cmdline, start, weight, cap, pin, for)");
+                                         "vcpus, cmdline, kind, weight, cap, pin, for)");
     EXPECT_EQ(error_of("/a.elf cmdline=\"oops"), "module 1 (/a.elf): unterminated quote in value of cmdline=");
     EXPECT_EQ(error_of("/a.elf =x"), "module 1 (/a.elf): missing key before '=' in =x");
 }
@@ -310,7 +310,7 @@ TEST(GuestModules, GuestsAndFiles)
         .add("/guests/a.elf mem=64M vcpus=2 weight=512 cap=150 pin=0-1,3")
         .add("/guests/b.elf name=b cmdline=\"x y\"")
         .add("for=a")
-        .add("/guests/r.bin start=realmode");
+        .add("/guests/r.bin kind=realmode");
     auto l = m.parse();
     EXPECT_EQ(errors(*l), std::vector<std::string>{});
     EXPECT_EQ(l->dropped_errors, 0u);
@@ -340,7 +340,7 @@ TEST(GuestModules, GuestsAndFiles)
     EXPECT_EQ(l->guests[1].config.weight, 256u);
     EXPECT_EQ(l->guests[1].config.pin_mask, 0u);
     EXPECT_EQ(l->guests[1].file_count, 0u);
-    EXPECT_EQ(l->guests[2].config.start, StartMode::realmode);
+    EXPECT_EQ(l->guests[2].config.kind, Kind::realmode);
 }
 
 TEST(GuestModules, EmptyList)
@@ -407,12 +407,31 @@ TEST(GuestModules, BadFileLeavesItsGuestOut)
 TEST(GuestModules, RealModeGuestTakesNoFiles)
 {
     ModuleList m;
-    m.add("/r.bin start=realmode").add("/data for=r");
+    m.add("/r.bin kind=realmode").add("/data for=r");
     auto l = m.parse();
     EXPECT_EQ(l->guest_count, 0u);
     EXPECT_EQ(errors(*l), (std::vector<std::string>{
-                              "module 2 (/data): for=r: guest 'r' starts in real mode (start=realmode) and takes no files",
+                              "module 2 (/data): for=r: guest 'r' starts in real mode (kind=realmode) and takes no files",
                               "guest 'r' (module 1) is not started: its file (module 2) has an error",
+                          }));
+}
+
+TEST(GuestModules, LinuxGuestTakesOneInitrd)
+{
+    ModuleList m;
+    m.add("/bzImage name=l kind=linux mem=256M").add("/initrd.cpio.gz for=l");
+    auto l = m.parse();
+    ASSERT_EQ(l->guest_count, 1u);
+    EXPECT_EQ(l->guests[0].config.kind, Kind::linux);
+    EXPECT_EQ(l->guests[0].file_count, 1u);
+
+    m.add("/second.cpio for=l");
+    l = m.parse();
+    EXPECT_EQ(l->guest_count, 0u);
+    EXPECT_EQ(errors(*l), (std::vector<std::string>{
+                              "module 3 (/second.cpio): for=l: guest 'l' is a Linux kernel (kind=linux) and takes one "
+                              "file, its initrd",
+                              "guest 'l' (module 1) is not started: its file (module 3) has an error",
                           }));
 }
 
