@@ -4,6 +4,7 @@
 #include "arch/tsc.hpp"
 #include "drivers/console.hpp"
 #include "vmx/guest_acpi.hpp"
+#include "vmx/guest_memory_map.hpp"
 #include "vmx/ipi.hpp"
 #include "vmx/vm.hpp"
 
@@ -77,6 +78,14 @@ void pit_out(void* context, uint16_t port, uint8_t size, uint32_t value)
     rearm_timer(vm);
 }
 
+// The PC hole as an empty bus (see vm_devices.hpp).
+bool hole_read(void*, uint64_t, uint8_t, uint64_t& value)
+{
+    value = ~0ull;
+    return true;
+}
+bool hole_write(void*, uint64_t, uint8_t, uint64_t) { return true; }
+
 void debug_exit_written(void* context, uint32_t value)
 {
     vms::end(*static_cast<Vm*>(context), VmEnd::debug_exit, value, nullptr);
@@ -145,6 +154,8 @@ void init(Vm& vm)
     added &= d.ports.add(d.acpi_pm.handler());
     added &= d.ports.add(d.kbc.handler());
     added &= d.mmio.add(d.ioapic.region());
+    added &= d.mmio.add(mmio_bus::Region{guest_memory::kLowRamEnd, guest_memory::kHighRamBase - guest_memory::kLowRamEnd,
+                                         nullptr, hole_read, hole_write});
     if (!added) console::error("vm {}: a device's ports or MMIO range clash (hypervisor bug)", vm.name);
 }
 
