@@ -181,11 +181,14 @@ static u64 segment(u32 base, u32 limit, u8 access, u8 flags)
            (u64)(flags & 0xf) << 52 | (u64)(base >> 24) << 56;
 }
 
-/* The I/O ports random code may use at CPL 3: no effect on the VM's life or console. */
+/* The I/O ports random code may use at CPL 3: no effect on the VM's life or console. PCI
+ * CONFIG_ADDRESS (0xCF8-0xCFB) stays closed: the bitmap cannot tell its dword from a byte to the
+ * reset control register 0xCF9; CONFIG_DATA reaches the host bridge (setup_descriptors selects
+ * it). The PIT may be programmed: its I/O APIC pin stays masked. */
 static void open_ports(u8 *bitmap)
 {
     static const u16 open[][2] = {{0x40, 0x43}, {0x61, 0x61}, {0x70, 0x71}, {0x80, 0x80},
-                                  {0x2f8, 0x2ff}, {0x510, 0x511}, {0xcf8, 0xcff}};
+                                  {0x2f8, 0x2ff}, {0x510, 0x511}, {0xcfc, 0xcff}};
     memset(bitmap, 0xff, 8192 + 1);
     for (u32 i = 0; i < ARRAY_SIZE(open); ++i)
         for (u32 p = open[i][0]; p <= open[i][1]; ++p) bitmap[p / 8] &= (u8)~(1u << (p % 8));
@@ -219,6 +222,7 @@ static void setup_descriptors(void)
     tss64.rsp0 = (u32)(uintptr_t)(kernel_stack + sizeof kernel_stack);
     tss64.iomap_base = offsetof(struct tss64, iomap);
     open_ports(tss64.iomap);
+    outl(0xcf8, 0x80000000u); /* 00:00.0, register 0 */
 
     for (u32 v = 0; v < 256; ++v) set_handler((u8)v, kernel_event);
     set_gate_user(3);

@@ -90,7 +90,8 @@ void deliver_message(Vm& vm, const ioapic::Message& m)
     r.destination = m.destination == 0xff ? 0xffffffffu : m.destination;
     r.level = true;
     r.trigger = m.level ? vlapic::Trigger::level : vlapic::Trigger::edge;
-    if (r.delivery_mode != DeliveryMode::init && r.delivery_mode != DeliveryMode::nmi && r.vector < 16) return;
+    // A fixed vector 0-15 is posted too: the receiving local APIC rejects it with ESR's "receive
+    // illegal vector" (SDM Vol. 3A "Error Handling"), in Vlapic::accept.
     for (uint32_t i = 0; i < vm.vcpu_count; ++i) {
         Vcpu& target = vm.vcpus[i];
         if (!target.lapic.matches_destination(r.destination, m.logical)) continue;

@@ -4,6 +4,7 @@
 #include "arch/tsc.hpp"
 #include "drivers/console.hpp"
 #include "vmx/guest_acpi.hpp"
+#include "vmx/guest_memory_map.hpp"
 #include "vmx/ipi.hpp"
 #include "vmx/vm.hpp"
 

@@ -3,8 +3,10 @@
 // fw_cfg at 0x510/0x511, the 8259 pair (0x20/0x21, 0xA0/0xA1, ELCR 0x4D0/0x4D1), the 8254 PIT
 // (0x40-0x43) and port 0x61, PCI configuration mechanism #1 with a host bridge (0xCF8-0xCFF, the
 // reset control register at 0xCF9), the ACPI PM block (0x600-0x60B) and the 8042's reset line
-// (0x64); on the MMIO bus the I/O APIC at 0xFEC00000. Unclaimed ports read all ones, like an
-// empty ISA bus.
+// (0x64); on the MMIO bus the I/O APIC at 0xFEC00000 and the PC hole [640 KiB, 1 MiB), which
+// reads all ones and ignores writes like a PC without a VGA card or option ROMs (OSes probe it
+// for ROM signatures and BIOS tables; a blind VGA text writer runs on). Unclaimed ports read all
+// ones, like an empty ISA bus.
 //
 // Interrupt wiring, as on a PC with the MADT's overrides (vmx/guest_acpi.hpp): ISA IRQ n goes to
 // 8259 input n and to I/O APIC pin n, except IRQ 0 (PIT counter 0), which is I/O APIC pin 2. The

@@ -18,7 +18,7 @@ Ioapic::Ioapic(Delivery delivery, uint8_t id) : delivery_(delivery), id_(id & 0x
     for (uint64_t& e : redirection_) e = kMask;  // every pin masked at reset
 }
 
-mmio_bus::Region Ioapic::region(uint64_t base) { return {base, kWindowBytes, this, &Ioapic::mmio_read, &Ioapic::mmio_write}; }
+mmio_bus::Region Ioapic::region(uint64_t base) { return {base, kPageBytes, this, &Ioapic::mmio_read, &Ioapic::mmio_write}; }
 
 bool Ioapic::mmio_read(void* context, uint64_t offset, uint8_t size, uint64_t& value)
 {
@@ -30,24 +30,44 @@ bool Ioapic::mmio_write(void* context, uint64_t offset, uint8_t size, uint64_t v
     return static_cast<Ioapic*>(context)->write(offset, size, value);
 }
 
+namespace {
+
+bool valid_access(uint64_t offset, uint8_t size)
+{
+    return (size == 1 || size == 2 || size == 4 || size == 8) && offset < kPageBytes && size <= kPageBytes - offset;
+}
+
+}  // namespace
+
 bool Ioapic::read(uint64_t offset, uint8_t size, uint64_t& value)
 {
     value = 0;
-    if (size != 4) return false;
-    if (offset == kRegSelect) value = select_;
-    else if (offset == kRegWindow) value = read_register(select_);
-    else return false;
+    if (!valid_access(offset, size)) return false;
+    uint32_t window = read_register(select_);
+    for (uint8_t i = 0; i < size; ++i) {
+        uint64_t at = offset + i;
+        uint64_t byte = 0xff;
+        if (at - kRegSelect < 4) byte = at == kRegSelect ? select_ : 0;
+        else if (at - kRegWindow < 4) byte = uint8_t(window >> (8 * (at - kRegWindow)));
+        value |= byte << (8 * i);
+    }
     return true;
 }
 
 bool Ioapic::write(uint64_t offset, uint8_t size, uint64_t value)
 {
-    if (offset == kRegSelect && (size == 4 || size == 1)) {
-        select_ = uint8_t(value);
-        return true;
+    if (!valid_access(offset, size)) return false;
+    uint32_t window = read_register(select_), lanes = 0;
+    for (uint8_t i = 0; i < size; ++i) {
+        uint64_t at = offset + i;
+        uint8_t byte = uint8_t(value >> (8 * i));
+        if (at == kRegSelect) select_ = byte;
+        if (at - kRegWindow >= 4) continue;
+        unsigned shift = unsigned(8 * (at - kRegWindow));
+        window = (window & ~(0xffu << shift)) | uint32_t(byte) << shift;
+        lanes |= 1u << (at - kRegWindow);
     }
-    if (offset != kRegWindow || size != 4) return false;
-    write_register(select_, uint32_t(value));
+    if (lanes) write_register(select_, window);
     return true;
 }
 

@@ -16,9 +16,13 @@
 // and, if the pin is still asserted, delivers again. Delivery status (bit 12) always reads 0:
 // delivery is instantaneous here.
 //
-// Accesses: 32-bit loads and stores at 0x00 and 0x10 (the datasheet's only defined width). A
-// byte write to IOREGSEL is accepted too (some kernels do it); any other access is refused and
-// the hypervisor stops the VM with a report. Not thread-safe: the caller serialises.
+// Accesses: the datasheet defines only 32-bit accesses to the two registers; a PC's chipset
+// passes any other access on with its byte enables, so every width and alignment inside the
+// page works byte lane by byte lane: bytes 0-3 are IOREGSEL (the index in byte 0, bits 31:8
+// reserved: read 0, writes ignored), bytes 0x10-0x13 the selected register (a narrow write
+// merges into it, then writes it whole), and every other byte of the page decodes to nothing:
+// reads all ones, writes vanish (the bus's master abort). Indices no register has read 0 and
+// ignore writes. Not thread-safe: the caller serialises.
 #pragma once
 #include <cstdint>
 
@@ -27,7 +31,7 @@
 namespace ioapic {
 
 constexpr uint64_t kBase = 0xFEC00000;
-constexpr uint64_t kWindowBytes = 0x20;  // IOREGSEL and IOWIN; the rest of the page is not decoded
+constexpr uint64_t kPageBytes = 0x1000;  // IOREGSEL and IOWIN, then nothing decoded
 constexpr unsigned kPins = 24;
 constexpr uint32_t kVersion = 0x00170011;  // max redirection entry 23, version 0x11
 
@@ -54,7 +58,7 @@ public:
 
     mmio_bus::Region region(uint64_t base = kBase);
 
-    // Offsets from the base. False: refused (see above).
+    // Offsets from the base; `size` 1, 2, 4 or 8 bytes inside the page (else false: refused).
     bool read(uint64_t offset, uint8_t size, uint64_t& value);
     bool write(uint64_t offset, uint8_t size, uint64_t value);
 

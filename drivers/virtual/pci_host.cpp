@@ -69,9 +69,17 @@ uint32_t PciHost::read(uint16_t port, uint8_t size)
 {
     if (port == kConfigAddress && size == 4) return address_;
     if (port == kResetControl && size == 1) return reset_control_;
-    uint32_t all_ones = size >= 4 ? kAllOnes : (1u << (8 * size)) - 1;
-    if (port < kConfigData || !selects_host_bridge()) return all_ones;
-    return read_config(uint8_t((address_ & 0xfc) + (port & 3)), size);
+    // Byte by byte: an unaligned access that runs from 0xCF8-0xCFB on into CONFIG_DATA (the CPU
+    // splits it at the dword boundary, SDM Vol. 1 19.3 "I/O Address Space") reaches the data
+    // bytes with its upper part.
+    uint32_t value = 0;
+    for (uint8_t i = 0; i < size; ++i) {
+        unsigned p = port + i;
+        bool data = p >= kConfigData && selects_host_bridge();
+        uint32_t byte = data ? config_[(address_ & 0xfc) + (p & 3)] : 0xff;
+        value |= byte << (8 * i);
+    }
+    return value;
 }
 
 void PciHost::write(uint16_t port, uint8_t size, uint32_t value)
@@ -85,8 +93,11 @@ void PciHost::write(uint16_t port, uint8_t size, uint32_t value)
         if ((value & kResetCpu) && reset_.reset) reset_.reset(reset_.context);
         return;
     }
-    if (port < kConfigData || !selects_host_bridge()) return;
-    write_config(uint8_t((address_ & 0xfc) + (port & 3)), size, value);
+    if (!selects_host_bridge()) return;
+    for (uint8_t i = 0; i < size; ++i) {
+        unsigned p = port + i;
+        if (p >= kConfigData) write_config(uint8_t((address_ & 0xfc) + (p & 3)), 1, value >> (8 * i));
+    }
 }
 
 }  // namespace pci_host

@@ -9,7 +9,8 @@
 // vanish) while the enable bit is clear. A byte at 0xCF9 is the PIIX reset control register
 // instead (PIIX3 datasheet 2.2.2 "RC—Reset Control Register"): writing it with bit 2 (reset CPU)
 // set resets the machine, which for a VM is the `reset` callback; bits 1 and 3 read back. Other
-// byte or word accesses at 0xCF8-0xCFB read all ones and are ignored.
+// accesses' bytes at 0xCF8-0xCFB read all ones and are ignored; those of an unaligned access
+// that runs on past 0xCFB reach CONFIG_DATA there.
 //
 // The host bridge's header: vendor, device, status, revision, class, header type 0 and BIST
 // read-only; command bits 1 (memory), 2 (bus master), 6 (parity) and 8 (SERR) and the latency

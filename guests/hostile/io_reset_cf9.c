@@ -2,9 +2,10 @@
  * hardware: on a PC chipset (Intel ICH/PCH RST_CNT, byte access only) writing 0x02 selects a hard
  * reset and writing 0x06 (RST_CPU set) resets the whole machine; Linux's reboot=pci does this.
  * expect: ended ^reboot$
- * Under Matryoshka the machine is the VM: it is ended alone with the report, the other VMs run on.
- * First the harmless forms, which must not reset: a dword and a word at 0xCF8 whose byte 1 has
- * bit 2 set (CONFIG_ADDRESS of PCI mechanism #1, never RST_CNT), and 0x02 alone (bit 1 reads back). */
+ * Under Matryoshka the machine is the VM (a PIIX reset control register, drivers/virtual/pci_host.hpp):
+ * it is ended alone with the reason `reboot`, the other VMs run on. First the harmless forms,
+ * which must not reset: a dword and a word at 0xCF8 whose byte 1 has bit 2 set (CONFIG_ADDRESS of
+ * PCI mechanism #1, never RST_CNT), and 0x02 alone (bit 1 reads back). */
 #include "guest.h"
 
 TEST("io_reset_cf9");

@@ -1,5 +1,5 @@
 /* hostile io_string: REP INS/OUTS with huge counts, wrapping addresses, DF=1 and a page fault midway.
- * hardware (SDM Vol. 2 "INS", "OUTS", "REP"; Vol. 1 3.3.7): each element goes to ES:rDI (from
+ * hardware: (SDM Vol. 2 "INS", "OUTS", "REP"; Vol. 1 3.3.7) each element goes to ES:rDI (from
  * DS:rSI), rDI/rSI step by the size (down with DF=1) modulo the address size, the linear address
  * wraps at 4 GiB outside 64-bit mode; a fault stops the REP with rCX/rDI counting the elements
  * done, and the IRET from the handler resumes it. The port is unclaimed (0x2F0): INS stores

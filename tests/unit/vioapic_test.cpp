@@ -64,18 +64,61 @@ TEST(Vioapic, RedirectionEntryReadOnlyBitsIgnored)
     EXPECT_EQ(f.get(0x11), 0xff000000u);
 }
 
-TEST(Vioapic, RefusesOddAccesses)
+TEST(Vioapic, EveryWidthReachesTheRegistersByteLaneByByteLane)
 {
     Fixture f;
     uint64_t v;
-    EXPECT_FALSE(f.io.read(0x10, 1, v));
-    EXPECT_FALSE(f.io.read(0x04, 4, v));
-    EXPECT_FALSE(f.io.write(0x10, 8, 0));
     EXPECT_TRUE(f.io.write(0x00, 1, 0x01));  // byte IOREGSEL
+    EXPECT_TRUE(f.io.read(0x10, 1, v));
+    EXPECT_EQ(v, 0x11u);
+    EXPECT_TRUE(f.io.read(0x12, 2, v));
+    EXPECT_EQ(v, 0x0017u);
+    EXPECT_TRUE(f.io.read(0x11, 1, v));
+    EXPECT_EQ(v, 0x00u);
+    // IOREGSEL's bits 31:8 are reserved: a dword write keeps only the index, they read 0.
+    EXPECT_TRUE(f.io.write(0x00, 4, 0xabcd1210u));
+    EXPECT_TRUE(f.io.read(0x00, 4, v));
+    EXPECT_EQ(v, 0x10u);
+    EXPECT_TRUE(f.io.write(0x01, 1, 0x11));
+    EXPECT_TRUE(f.io.read(0x00, 1, v));
+    EXPECT_EQ(v, 0x10u);
+    // A byte write to IOWIN changes only its lane of entry 0's low half.
+    EXPECT_TRUE(f.io.write(0x10, 1, 0x42));
+    EXPECT_EQ(f.get(0x10), kMasked | 0x42u);
+    EXPECT_TRUE(f.io.write(0x00, 1, 0x10));
+    EXPECT_TRUE(f.io.write(0x12, 2, 0x0000));  // unmask, bits 31:16
+    EXPECT_EQ(f.get(0x10), 0x42u);
+    // A 64-bit access at 0x0C: bytes 0x0C-0x0F decode to nothing, 0x10-0x13 are IOWIN.
+    EXPECT_TRUE(f.io.write(0x00, 4, 0x10));
+    EXPECT_TRUE(f.io.read(0x0c, 8, v));
+    EXPECT_EQ(v, 0x00000042ffffffffull);
+    EXPECT_TRUE(f.io.write(0x0c, 8, 0x00010051ffffffffull));
+    EXPECT_EQ(f.get(0x10), kMasked | 0x51u);
+    EXPECT_TRUE(f.sent.empty());
+}
+
+TEST(Vioapic, RestOfThePageReadsAllOnesAndIgnoresWrites)
+{
+    Fixture f;
+    uint64_t v;
+    EXPECT_TRUE(f.io.read(0x04, 4, v));
+    EXPECT_EQ(v, 0xffffffffu);
+    EXPECT_TRUE(f.io.write(0x40, 4, 0x30));  // no EOI register on version 0x11
+    EXPECT_TRUE(f.io.read(0xff8, 8, v));
+    EXPECT_EQ(v, ~0ull);
+    EXPECT_TRUE(f.io.write(0x14, 4, 0xffffffffu));
+    EXPECT_EQ(f.get(0x10), kMasked);
+    EXPECT_EQ(f.get(0x40), 0u);  // past entry 23: no register
+    f.put(0x40, 0xffffffffu);
+    EXPECT_EQ(f.get(0x40), 0u);
     EXPECT_EQ(f.get(1), 0x00170011u);
+    // Outside the page, or a size the bus never sends: refused.
+    EXPECT_FALSE(f.io.read(0xffe, 4, v));
+    EXPECT_FALSE(f.io.write(0x1000, 1, 0));
+    EXPECT_FALSE(f.io.read(0x10, 3, v));
     mmio_bus::Region r = f.io.region();
     EXPECT_EQ(r.base, kBase);
-    EXPECT_EQ(r.length, 0x20u);
+    EXPECT_EQ(r.length, 0x1000u);
 }
 
 TEST(Vioapic, EdgeDeliversOnRisingEdgeOnlyWhenUnmasked)

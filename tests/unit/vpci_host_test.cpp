@@ -31,6 +31,25 @@ TEST(VpciHost, Mechanism1DetectionAsLinuxDoesIt)
     EXPECT_EQ(f.in(0xcf8, 4), 0x80fffffcu);  // reserved and low bits read 0
 }
 
+TEST(VpciHost, UnalignedAccessRunningIntoConfigDataReachesItsBytes)
+{
+    Fixture f;
+    f.out(0xcf8, 4, 0x80000000u);
+    EXPECT_EQ(f.in(0xcfa, 4), 0x8086ffffu);  // bytes 0xCFA-0xCFB: no register
+    EXPECT_EQ(f.in(0xcfb, 2), 0x86ffu);
+    EXPECT_EQ(f.in(0xcf9, 4), 0x86ffffffu);  // a dword at 0xCF9 is not the reset register
+    f.out(0xcfa, 4, 0x0000ffffu);              // command (0x04) untouched: the bytes land on 0x00-0x01
+    EXPECT_EQ(f.config(0, 0, 0, 0x00), 0x12378086u);
+    f.out(0xcf8, 4, 0x80000004u);
+    f.out(0xcfb, 2, 0x0000u);                  // byte 0xCFC: command's low byte
+    EXPECT_EQ(f.config(0, 0, 0, 0x04, 2), 0x0000u);
+    f.out(0xcf9, 4, 0x04ffffffu);              // no reset; byte 0xCFC = 0x04
+    EXPECT_EQ(f.resets, 0);
+    EXPECT_EQ(f.config(0, 0, 0, 0x04, 2), 0x0004u);
+    f.out(0xcf8, 4, 0x00000000u);              // enable clear: nothing reached
+    EXPECT_EQ(f.in(0xcfa, 4), 0xffffffffu);
+}
+
 TEST(VpciHost, HostBridgeIdentity)
 {
     Fixture f;
