@@ -196,6 +196,13 @@ bool Scheduler::wake(Entity& e, Ticks now)
     now = monotonic(now);
     if (e.state != State::blocked) return false;
     set_state(e, State::runnable, now);
+    if (e.pcpu < kMaxPcpus && current_[e.pcpu] == &e) {
+        // It blocked, but its pCPU has not rescheduled yet (the wake-up raced with its halt): it
+        // never left. Its pick_next re-queues it as it does any runnable previous entity; the
+        // policy queuing it here as well would put it in a run queue twice.
+        trace(e.pcpu, now, TraceKind::wake, &e, e.pcpu);
+        return true;
+    }
     policy_->wake(*this, e, now);
     trace(trace_pcpu(e), now, TraceKind::wake, &e, e.pcpu);
     return true;
