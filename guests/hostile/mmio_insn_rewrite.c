@@ -72,9 +72,10 @@ static void call_while_flipped(void)
 {
     lapic_write(LAPIC_TPR, TPR_VALUE); /* after smp_init(), which clears it */
     for (u32 i = 0; i < ROUTINES; ++i) {
-        u32 wrong = 0, eax = 0, ebx = 0, bad_eax = 0, bad_ebx = 0;
+        u32 wrong = 0, first = 0, eax = 0, ebx = 0, bad_eax = 0, bad_ebx = 0;
         for (u32 n = 0; n < MOV_ITERATIONS; ++n) {
             call_routine(routines[i]->code, &eax, &ebx);
+            first += eax == version && ebx == SENTINEL;
             if (!one_version(routines[i], eax, ebx)) {
                 ++wrong;
                 bad_eax = eax;
@@ -82,9 +83,9 @@ static void call_while_flipped(void)
             }
         }
         LOCKED(CHECK(!wrong, "rewritten by vCPU 1, routine %u (byte %u: %02x/%02x): one version's result in all %u calls "
-                     "(%u wrong, last EAX 0x%x EBX 0x%x)",
-                     i, routines[i]->flip_at, routines[i]->first, routines[i]->second, MOV_ITERATIONS, wrong, bad_eax,
-                     bad_ebx));
+                     "(the first's in %u; %u wrong, last EAX 0x%x EBX 0x%x)",
+                     i, routines[i]->flip_at, routines[i]->first, routines[i]->second, MOV_ITERATIONS, first, wrong,
+                     bad_eax, bad_ebx));
     }
     reader_done = 1;
 }
