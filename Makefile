@@ -152,7 +152,7 @@ FUZZ_CXX := clang++
 FUZZ_CXXFLAGS := -std=c++20 -O1 -g -I. -DMATRYOSHKA_HOST -fsanitize=address,undefined \
                  -fno-sanitize-recover=all -fsanitize=fuzzer-no-link
 # sched/: boot/options.cpp checks sched= against the policy registry, which links every policy.
-FUZZ_UNITS := vmx/instruction_decoder.cpp vmx/instruction_emulator.cpp vmx/guest_page_walk.cpp \
+FUZZ_UNITS := vmx/instruction_decoder.cpp vmx/hypercall_check.cpp vmx/instruction_emulator.cpp vmx/guest_page_walk.cpp \
     vmx/multiboot_loader.cpp vmx/linux_loader.cpp vmx/guest_memory_map.cpp vmx/guest_config.cpp boot/multiboot2.cpp \
     boot/options.cpp drivers/acpi.cpp lib/cmdline.cpp lib/format.cpp $(wildcard sched/*.cpp)
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.cpp,$(BUILD)/fuzz/%,$(wildcard tests/fuzz/*.cpp))

@@ -6,12 +6,18 @@
 #include "vmx/events.hpp"
 #include "vmx/exit_handlers.hpp"
 #include "vmx/guest_context.hpp"
+#include "vmx/vcpu_switch.hpp"
 #include "vmx/vm.hpp"
 #include "vmx/vmcs.hpp"
 
 namespace {
 
-constexpr uint64_t kRead = 1u << 0, kWrite = 1u << 1, kFetch = 1u << 2;
+constexpr uint64_t kRead = 1u << 0, kWrite = 1u << 1, kFetch = 1u << 2, kNmiUnblockedByIret = 1u << 12;
+constexpr uint32_t kBlockingByNmi = 1u << 3;
+
+// Re-executions of one instruction whose bytes do not match its exit before it counts as
+// unsupported: another vCPU rewriting it gives a mismatch now and then, not 64 in a row.
+constexpr uint32_t kMaxMismatchRetries = 64;
 
 bool lapic_read(void* context, uint64_t gpa, unsigned size, uint64_t& value)
 {
@@ -62,6 +68,28 @@ ExitAction stop(Vcpu& vcpu, const char* what, uint64_t gpa, uint64_t qualificati
     return ExitAction::stop;
 }
 
+// Bytes that do not make the exit's access (Outcome::mismatch), or that the emulator does not
+// know, may have changed since the processor fetched them (SDM Vol. 3A 8.1.3: it runs either
+// version), or it fetched them through a stale TLB entry while the emulator walked the tables
+// (SDM Vol. 3A 4.10.4.3). True: resume unemulated, with the vCPU's TLB flushed, so it fetches
+// what memory and the tables hold now; nothing retired, so an IRET that unblocked NMIs blocks
+// them again for its re-execution (SDM Vol. 3C 28.2.3). False after kMaxMismatchRetries in a row
+// at one RIP: the mismatch is permanent.
+bool reexecute(Vcpu& vcpu, uint64_t rip, uint64_t qualification)
+{
+    if (rip != vcpu.mismatch_rip) vcpu.mismatch_retries = 0;
+    vcpu.mismatch_rip = rip;
+    if (++vcpu.mismatch_retries > kMaxMismatchRetries) {
+        vcpu.mismatch_retries = 0;
+        return false;
+    }
+    vcpu_switch::flush_guest_tlb(vcpu);
+    if (qualification & kNmiUnblockedByIret)
+        vmcs::write(vmcs::Field32::guest_interruptibility,
+                    vmcs::read(vmcs::Field32::guest_interruptibility) | kBlockingByNmi);
+    return true;
+}
+
 }  // namespace
 
 ExitAction handle_ept_violation(Vcpu& vcpu, uint64_t qualification)
@@ -76,10 +104,12 @@ ExitAction handle_ept_violation(Vcpu& vcpu, uint64_t qualification)
 
     guest_context::load_vmcs_registers(vcpu);
     mmio_emulation::GuestContext context = guest_context::read(vcpu);
+    const uint64_t rip = vcpu.regs.rip;
     mmio_emulation::Result r = mmio_emulation::emulate_at_rip(context, vcpu.regs, gpa, device);
     using mmio_emulation::Outcome;
     switch (r.outcome) {
     case Outcome::done:
+        if (rip == vcpu.mismatch_rip) vcpu.mismatch_retries = 0;
         guest_context::store_vmcs_registers(vcpu);
         // The instruction retired: STI and MOV-SS blocking end with it (SDM Vol. 3C 25.4.2).
         vmcs::write(vmcs::Field32::guest_interruptibility, vmcs::read(vmcs::Field32::guest_interruptibility) & ~3u);
@@ -88,7 +118,9 @@ ExitAction handle_ept_violation(Vcpu& vcpu, uint64_t qualification)
     case Outcome::general_protection: events::inject_exception(vcpu, events::vector::gp, 0); return ExitAction::resume;
     case Outcome::stack_fault: events::inject_exception(vcpu, events::vector::ss, 0); return ExitAction::resume;
     case Outcome::invalid_opcode: events::inject_exception(vcpu, events::vector::ud); return ExitAction::resume;
+    case Outcome::mismatch:
     case Outcome::unsupported:
+        if (reexecute(vcpu, rip, qualification)) return ExitAction::resume;
         // An unprivileged program that maps a device page must not end the whole VM by touching it
         // with an instruction the emulator lacks: it gets #UD, which its kernel handles (as KVM does).
         if (context.cpl > 0) {

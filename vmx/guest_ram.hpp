@@ -16,7 +16,7 @@ struct GuestRam {
     bool contains(uint64_t gpa, uint64_t length) const
     {
         if (gpa > size || length > size - gpa) return false;
-        return !(gpa < hole_end && gpa + length > hole_start);
+        return hole_start == hole_end || !(gpa < hole_end && gpa + length > hole_start);
     }
     uint8_t* at(uint64_t gpa, uint64_t length) const { return contains(gpa, length) ? host + gpa : nullptr; }
 

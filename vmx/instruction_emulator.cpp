@@ -346,8 +346,9 @@ Result emulate(const uint8_t* bytes, size_t count, const GuestContext& guest, Gu
     }
     if (insn.form == Form::string) return emulate_string(insn, guest, regs, mmio, result);
 
-    result.outcome = Outcome::unsupported;
-    if (!insn.memory) return result;  // no memory operand: it cannot have caused this exit
+    // No memory operand, or one at another page offset: not the instruction that exited.
+    result.outcome = Outcome::mismatch;
+    if (!insn.memory) return result;
 
     const unsigned size = insn.operand_size, memory_size = insn.memory_size;
     const Operation op = insn.operation;
@@ -377,7 +378,12 @@ Result emulate(const uint8_t* bytes, size_t count, const GuestContext& guest, Gu
     uint64_t linear;
     if (!to_linear(guest, insn.segment, offset, memory_size, linear, result)) return result;
     const uint64_t page_offset = linear & (page_size - 1);
-    if (page_offset + memory_size > page_size || page_offset != (faulting_gpa & (page_size - 1))) return result;
+    if (page_offset + memory_size > page_size) {
+        result.outcome = Outcome::unsupported;
+        return result;
+    }
+    if (page_offset != (faulting_gpa & (page_size - 1))) return result;
+    result.outcome = Outcome::unsupported;
 
     // The stack is translated (and POP's value read) before the device is touched.
     StackAccess stack{};

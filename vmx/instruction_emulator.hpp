@@ -6,9 +6,9 @@
 // Instructions: those of instruction_decoder.hpp with a memory operand. MOV/MOVZX/MOVSX/MOVSXD/
 // ALU/TEST/XCHG/BT*/INC/DEC/NOT/NEG/CMPXCHG make their access(es) at `faulting_gpa` only (the VMCS
 // guest-physical address of the exit: the hardware has already translated the linear address and
-// checked its rights, and the guest's TLB may legitimately differ from its page tables); the page
-// offset of the decoded operand must match it and the access may not cross a page, else
-// Outcome::unsupported. MOVS/STOS/LODS (with REP/REPNE, which act alike on them) translate every
+// checked its rights, and the guest's TLB may legitimately differ from its page tables); the
+// access may not cross a page (else Outcome::unsupported) and the page offset of the decoded
+// operand must match it (else Outcome::mismatch). MOVS/STOS/LODS (with REP/REPNE, which act alike on them) translate every
 // element through the guest's page tables instead, since each iteration touches new addresses: a
 // guest-physical address inside GuestRam is RAM, anything else goes to the callbacks.
 // PUSH r/m and POP r/m make their r/m access at `faulting_gpa` like the first group, and their
@@ -73,6 +73,12 @@ struct GuestContext {
 enum class Outcome : uint8_t {
     done,                // registers, RFLAGS and RIP updated (see max_string_iterations)
     unsupported,         // an instruction or form not emulated; opcode[] says which
+    // Not the instruction that exited: no memory operand, or its operand is at another page
+    // offset than `faulting_gpa`. Its bytes changed after the processor fetched them (another
+    // vCPU or a DMA rewrote them: cross-modifying code, SDM Vol. 3A 8.1.3) or the exit was an
+    // implicit access the decoder does not model. Nothing was changed; the caller may resume the
+    // guest unemulated so the processor fetches the bytes again (bounded: it may never match).
+    mismatch,
     invalid_opcode,      // inject #UD
     general_protection,  // inject #GP(0): longer than 15 bytes, or a non-canonical address
     stack_fault,         // inject #SS(0): a non-canonical address through SS

@@ -11,6 +11,8 @@ TEST(GuestRam, BoundsAndTheHole)
     std::vector<uint8_t> bytes(0x200000, 0x5a);
     GuestRam ram{bytes.data(), bytes.size()};
     EXPECT_TRUE(ram.contains(0xa0000, 4));  // no hole set: all of [0, size)
+    ram.hole_start = ram.hole_end = 0xa0002;
+    EXPECT_TRUE(ram.contains(0xa0000, 4));  // an empty hole anywhere holds nothing
     ram.hole_start = 0xa0000;
     ram.hole_end = 0x100000;
     EXPECT_TRUE(ram.contains(0x9fffc, 4));
