@@ -60,6 +60,7 @@ constexpr uint32_t signature_ebx = 0x4b4d564b, signature_ecx = 0x564b4d56, signa
 // CPUID.40000001H:EAX bits, only for what vmx/kvm_pv implements.
 namespace kvm_feature {
 constexpr uint32_t clocksource2 = 1u << 3;         // MSR_KVM_SYSTEM_TIME_NEW, MSR_KVM_WALL_CLOCK_NEW
+constexpr uint32_t steal_time = 1u << 5;           // MSR_KVM_STEAL_TIME
 constexpr uint32_t clocksource_stable = 1u << 24;  // PVCLOCK_TSC_STABLE_BIT is meaningful
 }  // namespace kvm_feature
 
@@ -92,7 +93,7 @@ struct CpuidView {
     bool rdtscp;                 // the "enable RDTSCP" control is set
     bool invpcid;                // the "enable INVPCID" control is set
     uint32_t hypervisor_features = hv_feature::console;
-    uint32_t kvm_features = kvm_feature::clocksource2;
+    uint32_t kvm_features = kvm_feature::clocksource2 | kvm_feature::steal_time;
     // The TSC frequency the guest is told (leaves 0x15 and 0x16, which then exist whatever the
     // host's highest basic leaf); 0: the host's leaves as they are.
     uint64_t tsc_hz = 0;

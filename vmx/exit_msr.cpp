@@ -68,7 +68,7 @@ ExitAction handle_wrmsr(Vcpu& vcpu, uint64_t)
     uint32_t index = uint32_t(gpr[reg::rcx]);
     uint64_t value = (gpr[reg::rdx] << 32) | uint32_t(gpr[reg::rax]);
     if (kvm_pv::owns(vcpu, index)) {
-        kvm_pv::write_msr(vcpu, index, value);
+        if (!kvm_pv::write_msr(vcpu, index, value)) return inject_gp(vcpu);
         return ExitAction::skip_instruction;
     }
     uint64_t now = cpu::rdtsc();

@@ -1,6 +1,9 @@
 // The KVM-compatible paravirtual MSRs (Documentation/virt/kvm/x86/msr.rst), shown by CPUID
 // 0x40000001 (vmx/cpuid_policy.hpp): kvmclock's MSR_KVM_SYSTEM_TIME_NEW and
-// MSR_KVM_WALL_CLOCK_NEW. The structures and arithmetic are vmx/pvclock.hpp.
+// MSR_KVM_WALL_CLOCK_NEW (structures and arithmetic: vmx/pvclock.hpp), and MSR_KVM_STEAL_TIME
+// (vmx/steal_time.hpp). Steal time is the scheduler's runnable and co-stop time of the vCPU
+// (sched::Metrics) since the guest enabled it, published each time the vCPU is put on a CPU,
+// which also clears `preempted`; `preempted` is set when it leaves its CPU still runnable.
 //
 // A guest-physical address that is not RAM (outside the VM, in the PC hole, or a structure
 // crossing the end) is accepted and nothing is written, as KVM does: the MSR reads back what was
@@ -16,7 +19,7 @@ struct Vcpu;
 namespace kvm_pv {
 
 namespace msr {
-constexpr uint32_t wall_clock_new = 0x4b564d00, system_time_new = 0x4b564d01;
+constexpr uint32_t wall_clock_new = 0x4b564d00, system_time_new = 0x4b564d01, steal_time = 0x4b564d03;
 }
 
 constexpr uint64_t system_time_enable = 1;  // bit 0 of MSR_KVM_SYSTEM_TIME_NEW
@@ -25,13 +28,20 @@ constexpr uint64_t system_time_enable = 1;  // bit 0 of MSR_KVM_SYSTEM_TIME_NEW
 struct State {
     uint64_t system_time = 0;
     uint64_t wall_clock = 0;
+    uint64_t steal_time = 0;
+    uint64_t steal_base = 0;  // the scheduler's steal ticks when the guest enabled it
 };
 
 // Whether `index` is one of these MSRs and the guest's CPUID shows it.
 bool owns(const Vcpu& vcpu, uint32_t index);
 uint64_t read_msr(const Vcpu& vcpu, uint32_t index);
-void write_msr(Vcpu& vcpu, uint32_t index, uint64_t value);
+// False: the value has reserved bits set (#GP).
+bool write_msr(Vcpu& vcpu, uint32_t index, uint64_t value);
 // The guest's TSC moved: publish its kvmclock again, if enabled.
 void refresh_clock(Vcpu& vcpu);
+// The scheduler put the vCPU on a CPU: its steal time, and `preempted` cleared.
+void scheduled_in(Vcpu& vcpu);
+// The vCPU left its CPU while still runnable.
+void preempted(Vcpu& vcpu);
 
 }  // namespace kvm_pv
