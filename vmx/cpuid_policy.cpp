@@ -75,7 +75,6 @@ constexpr uint64_t xcr0_allowed = 0x2e7;
 constexpr uint32_t xsave_features_allowed = bit(0) | bit(1) | bit(2);
 
 constexpr uint32_t arat = bit(2);            // CPUID.6:EAX
-constexpr uint32_t invariant_tsc = bit(8);   // CPUID.80000007H:EDX
 
 constexpr uint32_t tsc_leaf = 0x15, frequency_leaf = 0x16;
 
@@ -87,7 +86,7 @@ uint32_t guest_max_basic(const CpuidView& vm)
 
 // A basic leaf the guest sees but the host does not have (raised to 0x16 for the TSC leaves):
 // reads 0 unless the policy builds it.
-bool beyond_host(uint32_t leaf, const CpuidView& vm) { return leaf < hv_leaf::base && leaf > vm.host_max_basic; }
+bool beyond_host(uint32_t leaf, const CpuidView& vm) { return leaf < hv_leaf::first && leaf > vm.host_max_basic; }
 
 // SDM Vol. 2A CPUID leaf 15H: TSC = crystal * EBX / EAX. The "crystal" is the TSC itself
 // (ratio 1/1), which is also the local APIC timer's input clock here (vlapic::Config
@@ -107,7 +106,7 @@ uint32_t guest_max_extended(const CpuidView& vm)
     return vm.host_max_extended < guest_max_extended_limit ? vm.host_max_extended : guest_max_extended_limit;
 }
 
-bool hypervisor_leaf(uint32_t leaf) { return leaf >= hv_leaf::base && leaf <= hv_leaf::last; }
+bool hypervisor_leaf(uint32_t leaf) { return leaf >= hv_leaf::first && leaf <= hv_leaf::last; }
 
 // The leaf whose data the guest gets: out-of-range leaves read as the highest basic leaf.
 uint32_t effective_leaf(uint32_t leaf, const CpuidView& vm)
@@ -230,10 +229,15 @@ CpuidRegs guest_cpuid(uint32_t leaf, uint32_t subleaf, const CpuidRegs& host, co
 {
     leaf = effective_leaf(leaf, vm);
     if (hypervisor_leaf(leaf)) {
-        if (leaf == hv_leaf::base)
+        switch (leaf) {
+        case kvm_leaf::base:
+            return {kvm_leaf::features, kvm_leaf::signature_ebx, kvm_leaf::signature_ecx, kvm_leaf::signature_edx};
+        case kvm_leaf::features: return {vm.kvm_features, 0, 0, 0};
+        case hv_leaf::base:
             return {hv_leaf::features, hv_leaf::signature_ebx, hv_leaf::signature_ecx, hv_leaf::signature_edx};
-        if (leaf == hv_leaf::features) return {vm.hypervisor_features, 0, 0, 0};
-        return {0, 0, 0, 0};
+        case hv_leaf::features: return {vm.hypervisor_features, 0, 0, 0};
+        default: return {0, 0, 0, 0};
+        }
     }
     if (leaf >= 0x80000000) return extended(leaf, host, vm);
     if (vm.tsc_hz && (leaf == tsc_leaf || leaf == frequency_leaf)) return tsc_frequency(leaf, vm);

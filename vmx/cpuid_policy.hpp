@@ -28,13 +28,18 @@
 //   far as the host has them; no supervisor components. EBX of subleaf 0 and 1 reports the size
 //   for the XCR0 in force when the host executes CPUID: execute it with the guest's XCR0 loaded.
 // - The highest basic leaf is the host's, at most 0x1F; the highest extended leaf the host's, at
-//   most 0x80000008. Any leaf above them, outside 0x40000000-0x400000FF, returns what the highest
+//   most 0x80000008. Any leaf above them, outside 0x40000000-0x400001FF, returns what the highest
 //   basic leaf returns for the same subleaf, as Intel processors do (SDM Vol. 2A CPUID, "If a value
 //   entered for CPUID.EAX is higher than the maximum input value for basic or extended function
 //   for that processor then the data for the highest basic information leaf is returned").
-// - Hypervisor leaves: 0x40000000 = {EAX: 0x40000001, the highest hypervisor leaf; EBX, ECX, EDX:
-//   "Matr" "yosh" "kaHV"}, 0x40000001 = {EAX: Matryoshka's feature bits (hv_feature), 0, 0, 0},
-//   0x40000002-0x400000FF zeros.
+// - Hypervisor leaves, two interfaces in 0x100-leaf windows (as Xen and Hyper-V coexist: a guest
+//   scans 0x40000000, 0x40000100, ... for the signature it knows, and Linux's kvm_cpuid_base() and
+//   Xen's probe do exactly that):
+//   0x40000000 = {EAX: 0x40000001, the highest leaf of the window; "KVMK" "VMKV" "M\0\0\0"},
+//   0x40000001 = {EAX: the KVM paravirtual features implemented (kvm_feature), 0, 0, EDX: no hints};
+//   0x40000100 = {EAX: 0x40000101; "Matr" "yosh" "kaHV"}, 0x40000101 = {EAX: Matryoshka's own
+//   feature bits (hv_feature), 0, 0, 0}. Every other leaf of 0x40000000-0x400001FF reads zeros.
+//   An unmodified Linux finds KVM's ABI first; Matryoshka's test guests look for 0x40000100.
 #pragma once
 #include <cstdint>
 
@@ -45,8 +50,25 @@ struct CpuidRegs {
     constexpr bool operator==(const CpuidRegs&) const = default;
 };
 
+// The KVM-compatible window (Documentation/virt/kvm/x86/cpuid.rst).
+namespace kvm_leaf {
+constexpr uint32_t base = 0x40000000, features = 0x40000001;
+// "KVMKVMKVM\0\0\0" four characters a register, little-endian.
+constexpr uint32_t signature_ebx = 0x4b4d564b, signature_ecx = 0x564b4d56, signature_edx = 0x4d;
+}  // namespace kvm_leaf
+
+// CPUID.40000001H:EAX bits, only for what vmx/kvm_pv implements.
+namespace kvm_feature {
+constexpr uint32_t clocksource2 = 1u << 3;         // MSR_KVM_SYSTEM_TIME_NEW, MSR_KVM_WALL_CLOCK_NEW
+constexpr uint32_t steal_time = 1u << 5;           // MSR_KVM_STEAL_TIME
+constexpr uint32_t clocksource_stable = 1u << 24;  // PVCLOCK_TSC_STABLE_BIT is meaningful
+}  // namespace kvm_feature
+
+// Matryoshka's own window.
 namespace hv_leaf {
-constexpr uint32_t base = 0x40000000, features = 0x40000001, last = 0x400000ff;
+constexpr uint32_t base = 0x40000100, features = 0x40000101;
+// Both windows: 0x40000000-0x400001FF.
+constexpr uint32_t first = 0x40000000, last = 0x400001ff;
 // "MatryoshkaHV" as CPUID returns vendor strings: four characters a register, little-endian.
 constexpr uint32_t signature_ebx = 0x7274614d, signature_ecx = 0x68736f79, signature_edx = 0x5648616b;
 }  // namespace hv_leaf
@@ -55,6 +77,8 @@ constexpr uint32_t signature_ebx = 0x7274614d, signature_ecx = 0x68736f79, signa
 namespace hv_feature {
 constexpr uint32_t console = 1u << 0;  // the console hypercall
 }
+
+constexpr uint32_t invariant_tsc = 1u << 8;  // CPUID.80000007H:EDX
 
 constexpr uint32_t guest_max_basic_limit = 0x1f;
 constexpr uint32_t guest_max_extended_limit = 0x80000008;
@@ -69,6 +93,7 @@ struct CpuidView {
     bool rdtscp;                 // the "enable RDTSCP" control is set
     bool invpcid;                // the "enable INVPCID" control is set
     uint32_t hypervisor_features = hv_feature::console;
+    uint32_t kvm_features = kvm_feature::clocksource2 | kvm_feature::steal_time;
     // The TSC frequency the guest is told (leaves 0x15 and 0x16, which then exist whatever the
     // host's highest basic leaf); 0: the host's leaves as they are.
     uint64_t tsc_hz = 0;

@@ -23,6 +23,10 @@ vmx::CpuidView view_of(const Vcpu* vcpu)
     v.rdtscp = proc2 & vmx::proc2::enable_rdtscp;
     v.invpcid = proc2 & vmx::proc2::enable_invpcid;
     v.tsc_hz = tsc::frequency_hz();
+    // PVCLOCK_TSC_STABLE_BIT needs a TSC that ticks at one rate in every state on every CPU.
+    v.kvm_features = vmx::kvm_feature::clocksource2 | vmx::kvm_feature::steal_time;
+    if (cpu::cpuid(0x80000000).eax >= 0x80000007 && (cpu::cpuid(0x80000007).edx & vmx::invariant_tsc))
+        v.kvm_features |= vmx::kvm_feature::clocksource_stable;
     return v;
 }
 
@@ -57,7 +61,9 @@ bool varies(uint32_t leaf) { return leaf == 1 || leaf == 4 || leaf == 7 || leaf 
 int slot(uint32_t leaf)
 {
     if (leaf < Cache::kBasic) return int(leaf);
-    if (leaf - vmx::hv_leaf::base < Cache::kHypervisor) return int(Cache::kBasic + leaf - vmx::hv_leaf::base);
+    // Two slots in each hypervisor window (the KVM one and Matryoshka's).
+    if (leaf - vmx::kvm_leaf::base < 2) return int(Cache::kBasic + leaf - vmx::kvm_leaf::base);
+    if (leaf - vmx::hv_leaf::base < 2) return int(Cache::kBasic + 2 + leaf - vmx::hv_leaf::base);
     if (leaf - 0x80000000u < Cache::kExtended) return int(Cache::kBasic + Cache::kHypervisor + leaf - 0x80000000u);
     return -1;
 }
@@ -76,7 +82,10 @@ void Cache::fill(const Vcpu& vcpu)
     };
     for (uint32_t leaf = 0; leaf <= max_basic && leaf < kBasic; ++leaf)
         if (!varies(leaf)) store(leaf);
-    for (uint32_t i = 0; i < kHypervisor; ++i) store(vmx::hv_leaf::base + i);
+    for (uint32_t i = 0; i < 2; ++i) {
+        store(vmx::kvm_leaf::base + i);
+        store(vmx::hv_leaf::base + i);
+    }
     for (uint32_t leaf = 0x80000000; leaf <= max_extended && leaf - 0x80000000u < kExtended; ++leaf) store(leaf);
 }
 

@@ -1,9 +1,11 @@
 // RDMSR/WRMSR of MSRs the bitmap intercepts (all but the few the VMCS switches anyway): the
-// MSR policy decides, the local APIC model owns its MSRs, and everything else is #GP(0).
+// MSR policy decides, the local APIC model owns its MSRs, the KVM paravirtual MSRs are
+// vmx/kvm_pv's, and everything else is #GP(0).
 #include "arch/cpu.hpp"
 #include "vmx/events.hpp"
 #include "vmx/exit_handlers.hpp"
 #include "vmx/guest_context.hpp"
+#include "vmx/kvm_pv.hpp"
 #include "vmx/vm.hpp"
 #include "vmx/vmcs.hpp"
 
@@ -39,6 +41,12 @@ ExitAction handle_rdmsr(Vcpu& vcpu, uint64_t)
 {
     uint64_t* gpr = vcpu.regs.gpr;
     uint32_t index = uint32_t(gpr[reg::rcx]);
+    if (kvm_pv::owns(vcpu, index)) {
+        uint64_t value = kvm_pv::read_msr(vcpu, index);
+        gpr[reg::rax] = uint32_t(value);
+        gpr[reg::rdx] = uint32_t(value >> 32);
+        return ExitAction::skip_instruction;
+    }
     uint64_t now = cpu::rdtsc();
     vmx::MsrResult r = vmx::read_msr(vcpu.msrs, index, now);
     uint64_t value = r.value;
@@ -59,6 +67,10 @@ ExitAction handle_wrmsr(Vcpu& vcpu, uint64_t)
     uint64_t* gpr = vcpu.regs.gpr;
     uint32_t index = uint32_t(gpr[reg::rcx]);
     uint64_t value = (gpr[reg::rdx] << 32) | uint32_t(gpr[reg::rax]);
+    if (kvm_pv::owns(vcpu, index)) {
+        if (!kvm_pv::write_msr(vcpu, index, value)) return inject_gp(vcpu);
+        return ExitAction::skip_instruction;
+    }
     uint64_t now = cpu::rdtsc();
     vmx::MsrResult r = vmx::write_msr(vcpu.msrs, index, value, now, guest_context::cr0());
     if (apic_msr(r.action)) {
@@ -74,6 +86,7 @@ ExitAction handle_wrmsr(Vcpu& vcpu, uint64_t)
     case MsrSync::tsc_offset:
         vmcs::write(vmcs::Field64::tsc_offset, r.value);
         vcpu.lapic.set_tsc_offset(r.value, now);  // IA32_TSC_DEADLINE compares with the moved TSC
+        kvm_pv::refresh_clock(vcpu);              // so does kvmclock's tsc_timestamp
         break;
     }
     return ExitAction::skip_instruction;

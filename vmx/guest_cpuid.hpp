@@ -9,7 +9,7 @@ namespace guest_cpuid {
 // Answers for the leaves that depend on nothing but the vCPU (no subleaf, no CR4 or XCR0),
 // computed once when the vCPU is created, so the CPUID exit is a lookup, as in KVM.
 struct Cache {
-    static constexpr uint32_t kBasic = 0x20, kHypervisor = 2, kExtended = 9;
+    static constexpr uint32_t kBasic = 0x20, kHypervisor = 4, kExtended = 9;
     vmx::CpuidRegs regs[kBasic + kHypervisor + kExtended];
     uint64_t valid;  // one bit per slot
 

@@ -10,6 +10,7 @@
 #include "vmx/cpuid_policy.hpp"
 #include "vmx/entry_checks.hpp"
 #include "vmx/guest_cpuid.hpp"
+#include "vmx/kvm_pv.hpp"
 #include "vmx/msr_policy.hpp"
 
 struct Vm;
@@ -41,6 +42,7 @@ struct Vcpu {
     uint32_t index;
     vlapic::Vlapic lapic;
     vmx::GuestMsrState msrs{};
+    kvm_pv::State kvm{};
     vmx::CpuidView cpuid_view{};
     guest_cpuid::Cache cpuid_cache{};
     uint16_t vpid = 0;

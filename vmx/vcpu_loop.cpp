@@ -300,7 +300,11 @@ void run(PerCpu& cpu)
         uint64_t minimum = kMinimumRunUs * scheduling::ticks_per_us();
         uint64_t slice = d.slice && d.slice < minimum ? minimum : d.slice;
         // A slice too long to add (a policy's bug) must not wrap around into the past.
-        run_slice(cpu, scheduling::vcpu_of(*d.next), slice && slice < kNever - now ? now + slice : kNever);
+        Vcpu& vcpu = scheduling::vcpu_of(*d.next);
+        kvm_pv::scheduled_in(vcpu);
+        run_slice(cpu, vcpu, slice && slice < kNever - now ? now + slice : kNever);
+        // Still this CPU's until the next schedule(): no other CPU can be running it yet.
+        if (vcpu.state == VcpuState::runnable && !vms::ended(*vcpu.vm)) kvm_pv::preempted(vcpu);
     }
     vcpu_switch::unload(cpu);
 }

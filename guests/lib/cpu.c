@@ -95,7 +95,7 @@ int under_matryoshka(void)
 {
     static int known = -1;
     if (known < 0) {
-        struct cpuid_regs r = cpuid(0x40000000, 0);
+        struct cpuid_regs r = cpuid(0x40000100, 0); /* Matryoshka's window, after KVM's */
         known = r.ebx == 0x7274614d /* "Matr" */ && r.ecx == 0x68736f79 /* "yosh" */ && r.edx == 0x5648616b /* "kaHV" */;
     }
     return known;

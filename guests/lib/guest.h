@@ -311,7 +311,7 @@ void paging_flush(void); /* reloads CR3 */
 static inline void invlpg(u32 linear) { __asm__ volatile("invlpg (%0)" : : "r"(linear) : "memory"); }
 
 /* ---- environment --------------------------------------------------------------------------- */
-/* CPUID leaf 0x40000000 says "MatryoshkaHV": checks of the hypervisor's own choices apply. */
+/* CPUID leaf 0x40000100 says "MatryoshkaHV": checks of the hypervisor's own choices apply. */
 int under_matryoshka(void);
 /* QEMU's fw_cfg (docs/specs/fw_cfg.rst), which Matryoshka provides too: selects `key` at port
  * 0x510 and reads `len` bytes from the data port 0x511. */

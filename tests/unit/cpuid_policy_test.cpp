@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+
 #include <ostream>
 
 #include "tests/unit/vmx_fixtures.hpp"
@@ -184,30 +186,50 @@ TEST(CpuidPolicy, XsaveLeaf)
     EXPECT_EQ(guest_cpuid(0xd, 63, component, view()), (CpuidRegs{0, 0, 0, 0}));
 }
 
-TEST(CpuidPolicy, HypervisorLeaves)
+namespace {
+
+std::string signature_of(const CpuidRegs& r)
 {
-    CpuidRegs r = ask(0x40000000, 0, view());
-    EXPECT_EQ(r, (CpuidRegs{0x40000001, 0x7274614d, 0x68736f79, 0x5648616b}));
     char signature[13] = {};
     for (int i = 0; i < 4; ++i) {
         signature[i] = char(r.ebx >> (8 * i));
         signature[4 + i] = char(r.ecx >> (8 * i));
         signature[8 + i] = char(r.edx >> (8 * i));
     }
-    EXPECT_STREQ(signature, "MatryoshkaHV");
-    EXPECT_EQ(ask(0x40000001, 0, view()), (CpuidRegs{hv_feature::console, 0, 0, 0}));
+    return std::string(signature, 12);
+}
+
+}  // namespace
+
+TEST(CpuidPolicy, HypervisorLeaves)
+{
+    // KVM's window first, where an unmodified Linux looks.
+    CpuidRegs kvm = ask(0x40000000, 0, view());
+    EXPECT_EQ(kvm.eax, 0x40000001u);
+    EXPECT_EQ(signature_of(kvm), std::string("KVMKVMKVM\0\0\0", 12));
+    EXPECT_EQ(ask(0x40000001, 0, view()), (CpuidRegs{(1u << 3) | (1u << 5), 0, 0, 0}));
+    CpuidView stable = view();
+    stable.kvm_features = kvm_feature::clocksource2 | kvm_feature::clocksource_stable;
+    EXPECT_EQ(ask(0x40000001, 0, stable), (CpuidRegs{(1u << 3) | (1u << 24), 0, 0, 0}));
+    // Matryoshka's own window at 0x40000100.
+    CpuidRegs own = ask(0x40000100, 0, view());
+    EXPECT_EQ(own, (CpuidRegs{0x40000101, 0x7274614d, 0x68736f79, 0x5648616b}));
+    EXPECT_EQ(signature_of(own), "MatryoshkaHV");
+    EXPECT_EQ(ask(0x40000101, 0, view()), (CpuidRegs{hv_feature::console, 0, 0, 0}));
     CpuidView no_features = view();
     no_features.hypervisor_features = 0;
+    no_features.kvm_features = 0;
+    EXPECT_EQ(ask(0x40000101, 0, no_features), (CpuidRegs{0, 0, 0, 0}));
     EXPECT_EQ(ask(0x40000001, 0, no_features), (CpuidRegs{0, 0, 0, 0}));
-    EXPECT_EQ(ask(0x40000002, 0, view()), (CpuidRegs{0, 0, 0, 0}));
-    EXPECT_EQ(ask(0x400000ff, 3, view()), (CpuidRegs{0, 0, 0, 0}));
-    EXPECT_FALSE(host_query(0x40000000, 0, view()).needed);
-    EXPECT_FALSE(host_query(0x400000ff, 0, view()).needed);
+    for (uint32_t leaf : {0x40000002u, 0x400000ffu, 0x40000102u, 0x400001ffu})
+        EXPECT_EQ(ask(leaf, 3, view()), (CpuidRegs{0, 0, 0, 0})) << std::hex << leaf;
+    for (uint32_t leaf : {0x40000000u, 0x400000ffu, 0x40000100u, 0x400001ffu})
+        EXPECT_FALSE(host_query(leaf, 0, view()).needed) << std::hex << leaf;
 }
 
 TEST(CpuidPolicy, OutOfRangeLeavesReadAsTheHighestBasicLeaf)
 {
-    for (uint32_t leaf : {0x15u, 0x1fu, 0x20u, 0x40000100u, 0x7fffffffu, 0x80000009u, 0xc0000000u, 0xffffffffu}) {
+    for (uint32_t leaf : {0x15u, 0x1fu, 0x20u, 0x40000200u, 0x7fffffffu, 0x80000009u, 0xc0000000u, 0xffffffffu}) {
         CpuidQuery q = host_query(leaf, 1, view());
         EXPECT_EQ(q.leaf, 0x14u) << std::hex << leaf;
         EXPECT_EQ(q.subleaf, 1u);
@@ -219,7 +241,7 @@ TEST(CpuidPolicy, OutOfRangeLeavesReadAsTheHighestBasicLeaf)
     westmere.host_max_basic = 0xb;
     EXPECT_EQ(ask(0, 0, westmere).eax, 0xbu);
     EXPECT_EQ(ask(0xd, 1, westmere), (CpuidRegs{2, 4, 0x201, 2}));
-    EXPECT_EQ(ask(0x40000100, 0, westmere), (CpuidRegs{0, 1, 0x100, 2}));
+    EXPECT_EQ(ask(0x40000200, 0, westmere), (CpuidRegs{0, 1, 0x100, 2}));
     EXPECT_EQ(host_query(0xd, 1, westmere).leaf, 0xbu);
     // The highest basic leaf is capped at 0x1F, which a newer host serves as topology.
     CpuidView newer = view();
