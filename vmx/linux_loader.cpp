@@ -3,6 +3,7 @@
 #include "lib/format.hpp"
 #include "lib/little_endian.hpp"
 #include "vmx/guest_memory_map.hpp"
+#include "vmx/load_error.hpp"
 
 namespace linux_boot {
 namespace {
@@ -23,22 +24,18 @@ constexpr uint64_t align_up(uint64_t value, uint64_t align) { return (value + al
 class Loader {
 public:
     Loader(const LoadRequest& request, char* error, size_t error_size)
-        : req_(request), image_(request.image), size_(request.image ? request.image_size : 0), error_(error),
-          error_size_(error_size)
+        : req_(request), image_(request.image), size_(request.image ? request.image_size : 0),
+          error_(request.guest_name, error, error_size)
     {
-        if (error_ && error_size_) error_[0] = 0;
     }
 
     bool run(LoadResult& out);
 
 private:
     template <class... Args>
-    bool fail(Str pattern, const Args&... args)
+    bool fail(Str pattern, const Args&... args) const
     {
-        if (!error_ || !error_size_) return false;
-        size_t n = req_.guest_name.empty() ? 0 : format_to(error_, error_size_, "guest '{}': ", req_.guest_name);
-        format_to(error_ + n, error_size_ - n, pattern, args...);
-        return false;
+        return error_.fail(pattern, args...);
     }
 
     bool parse_header();
@@ -50,8 +47,7 @@ private:
     const LoadRequest& req_;
     const uint8_t* image_;
     size_t size_;
-    char* error_;
-    size_t error_size_;
+    LoadError error_;
     guest_memory::Layout layout_{};
 
     size_t setup_bytes_ = 0, header_end_ = 0;

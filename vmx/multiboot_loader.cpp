@@ -3,6 +3,7 @@
 #include "lib/format.hpp"
 #include "lib/little_endian.hpp"
 #include "vmx/guest_memory_map.hpp"
+#include "vmx/load_error.hpp"
 
 namespace multiboot {
 namespace {
@@ -33,22 +34,18 @@ bool overlap(Range a, Range b) { return a.base < b.end && b.base < a.end; }
 class Loader {
 public:
     Loader(const LoadRequest& request, char* error, size_t error_size)
-        : req_(request), image_(request.image), size_(request.image ? request.image_size : 0), error_(error),
-          error_size_(error_size)
+        : req_(request), image_(request.image), size_(request.image ? request.image_size : 0),
+          error_(request.guest_name, error, error_size)
     {
-        if (error_ && error_size_) error_[0] = 0;
     }
 
     bool run(LoadResult& out);
 
     // Formats "guest 'name': " and the message into the caller's buffer; returns false.
     template <class... Args>
-    bool fail(Str pattern, const Args&... args)
+    bool fail(Str pattern, const Args&... args) const
     {
-        if (!error_ || !error_size_) return false;
-        size_t n = req_.guest_name.empty() ? 0 : format_to(error_, error_size_, "guest '{}': ", req_.guest_name);
-        format_to(error_ + n, error_size_ - n, pattern, args...);
-        return false;
+        return error_.fail(pattern, args...);
     }
 
 private:
@@ -75,8 +72,7 @@ private:
     const LoadRequest& req_;
     const uint8_t* image_;
     size_t size_;
-    char* error_;
-    size_t error_size_;
+    LoadError error_;
     Layout layout_{};
 
     // Headers found by find_headers(): offset of the magic, or SIZE_MAX.
@@ -724,13 +720,8 @@ bool load_flat_binary(GuestRam ram, const uint8_t* data, size_t size, Str guest_
                       char* error, size_t error_size)
 {
     out = RealModeStart{};
-    auto fail = [&](Str pattern, const auto&... args) {
-        if (!error || !error_size) return false;
-        size_t n = guest_name.empty() ? 0 : format_to(error, error_size, "guest '{}': ", guest_name);
-        format_to(error + n, error_size - n, pattern, args...);
-        return false;
-    };
-    if (error && error_size) error[0] = 0;
+    LoadError load_error(guest_name, error, error_size);
+    auto fail = [&](Str pattern, const auto&... args) { return load_error.fail(pattern, args...); };
     if (!ram.host || ram.size < kHighRamBase) return fail("a real-mode guest needs at least 1 MiB of guest RAM");
     if (!data || size < 16)
         return fail("flat binary of {} bytes is smaller than 16 bytes: its last 16 bytes are the code at the reset "
