@@ -10,15 +10,11 @@
 #include <memory>
 
 #include "drivers/acpi.hpp"
+#include "tests/fuzz/check.hpp"
 
 namespace {
 
 constexpr uint64_t kBase = 0xE0000;
-
-void check(bool ok)
-{
-    if (!ok) __builtin_trap();
-}
 
 struct Memory {
     const uint8_t* data;

@@ -10,14 +10,10 @@
 
 #include "boot/options.hpp"
 #include "lib/cmdline.hpp"
+#include "tests/fuzz/check.hpp"
 #include "vmx/guest_config.hpp"
 
 namespace {
-
-void check(bool ok)
-{
-    if (!ok) __builtin_trap();
-}
 
 bool inside(Str s, const char* base, size_t size)
 {

@@ -8,15 +8,11 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "tests/fuzz/check.hpp"
 #include "vmx/hypercall.hpp"
 #include "vmx/hypercall_check.hpp"
 
 namespace {
-
-void check(bool ok)
-{
-    if (!ok) __builtin_trap();
-}
 
 struct Input {
     const uint8_t* data;

@@ -19,6 +19,7 @@
 #include <cstring>
 #include <vector>
 
+#include "tests/fuzz/check.hpp"
 #include "vmx/instruction_decoder.hpp"
 #include "vmx/instruction_emulator.hpp"
 
@@ -37,11 +38,6 @@ constexpr uint64_t P = 1, RW = 2, US = 4, PS = 0x80;
 
 alignas(4096) uint64_t ram_words[kRamSize / 8];
 uint8_t device_bytes[kDeviceSize];
-
-void check(bool ok)
-{
-    if (!ok) __builtin_trap();
-}
 
 bool on_device(uint64_t gpa, unsigned size)
 {

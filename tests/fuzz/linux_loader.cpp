@@ -7,16 +7,12 @@
 #include <cstring>
 #include <vector>
 
+#include "tests/fuzz/check.hpp"
 #include "vmx/linux_loader.hpp"
 
 namespace {
 
 constexpr uint64_t kRamSize = 32ull << 20;
-
-void check(bool ok)
-{
-    if (!ok) __builtin_trap();
-}
 
 uint8_t* ram_bytes()
 {

@@ -9,13 +9,9 @@
 #include <memory>
 
 #include "boot/multiboot2.hpp"
+#include "tests/fuzz/check.hpp"
 
 namespace {
-
-void check(bool ok)
-{
-    if (!ok) __builtin_trap();
-}
 
 bool inside(const void* p, size_t n, const uint8_t* base, size_t size)
 {

@@ -8,16 +8,12 @@
 #include <cstring>
 #include <vector>
 
+#include "tests/fuzz/check.hpp"
 #include "vmx/multiboot_loader.hpp"
 
 namespace {
 
 constexpr uint64_t kRamSize = 16ull << 20;
-
-void check(bool ok)
-{
-    if (!ok) __builtin_trap();
-}
 
 uint8_t* ram_bytes()
 {
