@@ -12,7 +12,7 @@ COM1      equ 0x3f8
 CODE32    equ 0x08
 DATA32    equ 0x10
 CODE64    equ 0x18
-EFER      equ 0xc0000080
+%include "guests/lib/ia32e.inc"
 
 ; struct lm_results (long_mode.c)
 R_BIG       equ 0
@@ -55,18 +55,7 @@ long_mode_run:
     mov eax, [esp + 24]
     mov [results], eax
     sidt [saved_idtr]
-    mov eax, cr4
-    or eax, 1 << 5                        ; PAE
-    mov cr4, eax
-    mov eax, [esp + 20]
-    mov cr3, eax
-    mov ecx, EFER
-    rdmsr
-    or eax, 1 << 8                        ; LME
-    wrmsr
-    mov eax, cr0
-    or eax, 1 << 31                       ; PG: IA-32e mode (compatibility) from here
-    mov cr0, eax
+    ENTER_IA32E [esp + 20], 0, 0
     jmp CODE64:long64
 
 bits 64
@@ -165,16 +154,7 @@ riprel_target:
 
 bits 32
 compat:
-    mov eax, cr0
-    and eax, 0x7fffffff                   ; paging off: IA-32e mode off (LMA = 0)
-    mov cr0, eax
-    mov ecx, EFER
-    rdmsr
-    and eax, ~(1 << 8)                    ; LME
-    wrmsr
-    mov eax, cr4
-    and eax, ~(1 << 5)
-    mov cr4, eax
+    LEAVE_IA32E
     mov ax, DATA32
     mov ds, ax
     mov es, ax

@@ -32,7 +32,7 @@ USER_CS32  equ 0x33
 USER_DS    equ 0x3b
 USER_CS64  equ 0x43
 TSS64_SEL  equ 0x58
-EFER       equ 0xc0000080
+%include "guests/lib/ia32e.inc"
 
 RM_BLOB_BASE equ 0x7000
 RM_SANDBOX_SEG equ 0x8000
@@ -332,18 +332,7 @@ lm_run:
     push edi
     mov [lm_saved_esp], esp
     sidt [lm_saved_idtr]
-    mov eax, cr4
-    or eax, 1 << 5                        ; PAE
-    mov cr4, eax
-    mov eax, [esp + 20]
-    mov cr3, eax
-    mov ecx, EFER
-    rdmsr
-    or eax, (1 << 8) | (1 << 11)          ; LME, NXE
-    wrmsr
-    mov eax, cr0
-    or eax, (1 << 31) | (1 << 16)         ; PG, WP
-    mov cr0, eax
+    ENTER_IA32E [esp + 20], 1 << 11, 1 << 16  ; also EFER.NXE and CR0.WP
     jmp CODE64:lm64
 
 bits 64
@@ -408,16 +397,7 @@ lm_common:
 
 bits 32
 lm_compat:
-    mov eax, cr0
-    and eax, 0x7fffffff                   ; paging off: IA-32e mode off
-    mov cr0, eax
-    mov ecx, EFER
-    rdmsr
-    and eax, ~(1 << 8)
-    wrmsr
-    mov eax, cr4
-    and eax, ~(1 << 5)
-    mov cr4, eax
+    LEAVE_IA32E
     mov ax, DATA32
     mov ds, ax
     mov es, ax

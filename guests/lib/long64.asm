@@ -10,7 +10,7 @@
 CODE32    equ 0x08
 DATA32    equ 0x10
 CODE64    equ 0x18
-EFER      equ 0xc0000080
+%include "guests/lib/ia32e.inc"
 ; struct fault_info (guest.h)
 F_VECTOR  equ 0
 F_ERROR   equ 4
@@ -49,18 +49,7 @@ long64_enter:
     cli
     mov [saved_esp], esp
     sidt [saved_idtr]
-    mov eax, cr4
-    or eax, 1 << 5                        ; PAE
-    mov cr4, eax
-    mov eax, [esp + 24]
-    mov cr3, eax
-    mov ecx, EFER
-    rdmsr
-    or eax, 1 << 8                        ; LME
-    wrmsr
-    mov eax, cr0
-    or eax, 1 << 31                       ; PG: IA-32e mode
-    mov cr0, eax
+    ENTER_IA32E [esp + 24], 0, 0
     jmp CODE64:.in64
 
 bits 64
@@ -163,16 +152,7 @@ leave64:                                  ; EAX = result
 
 bits 32
 compat:
-    mov eax, cr0
-    and eax, ~(1 << 31)                   ; paging off: LMA = 0
-    mov cr0, eax
-    mov ecx, EFER
-    rdmsr
-    and eax, ~(1 << 8)
-    wrmsr
-    mov eax, cr4
-    and eax, ~(1 << 5)
-    mov cr4, eax
+    LEAVE_IA32E
     mov ax, DATA32
     mov ds, ax
     mov es, ax
