@@ -87,4 +87,28 @@ private:
     bool off_;
 };
 
+// For four pCPUs: VMs of 4, 3, 2 and 1 vCPUs that compute, halt and yield (2.5x overcommitted
+// at the busiest).
+struct Mixed {
+    sim::Busy a[3], c0, d;
+    Periodic a3{3'000, 2'000}, b0{700, 1'900}, b1{5'000, 11'000}, c1{1'300, 300};
+    Yielder b2{2'500};
+
+    void add(sim::Machine& m)
+    {
+        m.add_vm("a");
+        for (auto& x : a) m.add_vcpu(x);
+        m.add_vcpu(a3);
+        m.add_vm("b");
+        m.add_vcpu(b0);
+        m.add_vcpu(b1);
+        m.add_vcpu(b2);
+        m.add_vm("c");
+        m.add_vcpu(c0);
+        m.add_vcpu(c1);
+        m.add_vm("d");
+        m.add_vcpu(d);
+    }
+};
+
 }  // namespace sched_test
