@@ -274,19 +274,11 @@ TEST(Credit, NoEntityRunsOutsideItsAffinityOrOnTwoPcpus)
     m.add_vcpu(b[3], 0b100);
     m.add_vcpu(b[4]);
     m.add_vcpu(io, 0b010);
-    int violations = 0;
-    m.on_decision = [&](const sim::Machine& machine, uint32_t) {
-        for (uint32_t p = 0; p < machine.pcpus(); ++p) {
-            const sched::Entity* e = machine.running(p);
-            if (!e) continue;
-            if (!(e->affinity >> p & 1)) ++violations;
-            for (uint32_t q = p + 1; q < machine.pcpus(); ++q)
-                if (machine.running(q) == e) ++violations;
-        }
-    };
+    PlacementChecker placement;
+    placement.attach(m);
     ASSERT_EQ(m.start(), nullptr);
     m.run_until(2 * kSecond);
-    EXPECT_EQ(violations, 0);
+    EXPECT_EQ(placement.violations, 0);
     // The two vCPUs pinned to pCPU 0 share it; nobody else may help them.
     EXPECT_NEAR(double(b[0].ran), double(kSecond), 0.02 * kSecond);
     EXPECT_NEAR(double(b[1].ran), double(kSecond), 0.02 * kSecond);

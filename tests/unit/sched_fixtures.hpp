@@ -87,6 +87,24 @@ private:
     bool off_;
 };
 
+// Counts, at every decision, each vCPU running outside its affinity or on two pCPUs at once.
+struct PlacementChecker {
+    int violations = 0;
+
+    void attach(sim::Machine& m)
+    {
+        m.on_decision = [this](const sim::Machine& machine, uint32_t) {
+            for (uint32_t p = 0; p < machine.pcpus(); ++p) {
+                const sched::Entity* e = machine.running(p);
+                if (!e) continue;
+                if (!(e->affinity >> p & 1)) ++violations;
+                for (uint32_t q = p + 1; q < machine.pcpus(); ++q)
+                    if (machine.running(q) == e) ++violations;
+            }
+        };
+    }
+};
+
 // For four pCPUs: VMs of 4, 3, 2 and 1 vCPUs that compute, halt and yield (2.5x overcommitted
 // at the busiest).
 struct Mixed {

@@ -45,19 +45,11 @@ TEST(RoundRobin, NoEntityEverRunsOnTwoPcpusOrOutsideItsAffinity)
     m.add_vm("vm");
     for (auto& b : busy) m.add_vcpu(b);
     m.add_vcpu(io, 0b100);
-    int violations = 0;
-    m.on_decision = [&](const sim::Machine& machine, uint32_t) {
-        for (uint32_t p = 0; p < machine.pcpus(); ++p) {
-            const sched::Entity* e = machine.running(p);
-            if (!e) continue;
-            if (!(e->affinity >> p & 1)) ++violations;
-            for (uint32_t q = p + 1; q < machine.pcpus(); ++q)
-                if (machine.running(q) == e) ++violations;
-        }
-    };
+    PlacementChecker placement;
+    placement.attach(m);
     ASSERT_EQ(m.start(), nullptr);
     m.run_until(kSecond);
-    EXPECT_EQ(violations, 0);
+    EXPECT_EQ(placement.violations, 0);
     EXPECT_GT(io.halts, 20u);
 }
 
