@@ -62,25 +62,7 @@ bits 64
 long64:
     mov esp, esp                          ; upper halves are undefined after the switch
     lidt [idt64_descriptor]
-    ; Fill the 64-bit IDT: 32 interrupt gates to the 16-byte stubs below.
-    lea rdi, [idt64]
-    lea rax, [fault_stubs]
-    xor ecx, ecx
-.gate:
-    mov rdx, rax
-    mov [rdi], dx                         ; offset 15:0
-    mov word [rdi + 2], CODE64
-    mov word [rdi + 4], 0x8e00            ; present, DPL 0, 64-bit interrupt gate
-    shr rdx, 16
-    mov [rdi + 6], dx                     ; offset 31:16
-    shr rdx, 16
-    mov [rdi + 8], edx                    ; offset 63:32
-    mov dword [rdi + 12], 0
-    add rax, 16
-    add rdi, 16
-    inc ecx
-    cmp ecx, 32
-    jb .gate
+    FILL_IDT64 idt64, fault_stubs, CODE64
 
     lea rsi, [msg_hello]
     call puts64

@@ -56,24 +56,7 @@ bits 64
 .in64:
     mov esp, esp
     lidt [idt64_descriptor]
-    lea rdi, [idt64]
-    lea rax, [stubs64]
-    xor ecx, ecx
-.gate:
-    mov rdx, rax
-    mov [rdi], dx                         ; offset 15:0
-    mov word [rdi + 2], CODE64
-    mov word [rdi + 4], 0x8e00            ; present, DPL 0, 64-bit interrupt gate
-    shr rdx, 16
-    mov [rdi + 6], dx
-    shr rdx, 16
-    mov [rdi + 8], edx
-    mov dword [rdi + 12], 0
-    add rax, 16
-    add rdi, 16
-    inc ecx
-    cmp ecx, 32
-    jb .gate
+    FILL_IDT64 idt64, stubs64, CODE64
     mov rax, cr4
     mov [entry_cr4], rax
     mov rax, cr3
