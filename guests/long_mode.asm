@@ -9,9 +9,7 @@
 ; restores the 32-bit IDT and returns 0.
 
 COM1      equ 0x3f8
-CODE32    equ 0x08
-DATA32    equ 0x10
-CODE64    equ 0x18
+%include "guests/lib/selectors.inc"
 %include "guests/lib/ia32e.inc"
 
 ; struct lm_results (long_mode.c)
@@ -137,10 +135,7 @@ riprel_target:
 bits 32
 compat:
     LEAVE_IA32E
-    mov ax, DATA32
-    mov ds, ax
-    mov es, ax
-    mov ss, ax
+    LOAD_FLAT_DATA_SEGMENTS
     lidt [saved_idtr]
     mov esp, [saved_esp]
     xor eax, eax

@@ -22,9 +22,7 @@
 ; through a ring-0 gate on the TSS's stack; the recovery path reloads the saved stack and
 ; registers and returns here.
 
-CODE32     equ 0x08
-DATA32     equ 0x10
-CODE64     equ 0x18
+%include "guests/lib/selectors.inc"
 CODE16     equ 0x20
 DATA16     equ 0x28
 STACK16    equ 0x68                       ; DATA16 with limit 0x10000: see rm16_entry
@@ -70,12 +68,7 @@ rm_run:
 
 ; The blob's way back: protected mode again (the stream's state is gone).
 rm_back32:
-    mov ax, DATA32
-    mov ds, ax
-    mov es, ax
-    mov fs, ax
-    mov gs, ax
-    mov ss, ax
+    LOAD_FLAT_DATA_SEGMENTS
     mov esp, [rm_saved_esp]
     lidt [rm_saved_idtr]
     cld
@@ -287,12 +280,7 @@ pm_run:
 ; random_insn.c's handler points the saved EIP here (EFLAGS 2: IF, DF, AC, NT all clear); the
 ; vector it recorded is the result.
 pm_recover:
-    mov ax, DATA32
-    mov ds, ax
-    mov es, ax
-    mov fs, ax
-    mov gs, ax
-    mov ss, ax
+    LOAD_FLAT_DATA_SEGMENTS
     mov esp, [pm_saved_esp]
     xor eax, eax
     pop edi
@@ -375,10 +363,7 @@ lm64:
 ; [rsp] vector, error code, RIP, CS, RFLAGS, RSP, SS (SDM Vol. 3A 6.14.2).
 lm_common:
     cld
-    mov ax, DATA32
-    mov ds, ax
-    mov es, ax
-    mov ss, ax
+    LOAD_FLAT_DATA_SEGMENTS
     mov rax, [rsp]
     mov [lm_vector], eax
     mov rax, [rsp + 8]
@@ -398,12 +383,7 @@ lm_common:
 bits 32
 lm_compat:
     LEAVE_IA32E
-    mov ax, DATA32
-    mov ds, ax
-    mov es, ax
-    mov fs, ax
-    mov gs, ax
-    mov ss, ax
+    LOAD_FLAT_DATA_SEGMENTS
     lidt [lm_saved_idtr]
     mov eax, [lm_vector]
     pop edi

@@ -9,8 +9,7 @@
 MB_MAGIC equ 0x1BADB002
 MB_FLAGS equ 0x00000003                   ; bit 0: page-align modules, bit 1: memory info
 
-CODE32 equ 0x08
-DATA32 equ 0x10
+%include "guests/lib/selectors.inc"
 
 section .multiboot progbits alloc noexec nowrite align=4
     dd MB_MAGIC
@@ -61,12 +60,7 @@ _start:
     lgdt [gdt_descriptor]
     jmp CODE32:.reload
 .reload:
-    mov ax, DATA32
-    mov ds, ax
-    mov es, ax
-    mov fs, ax
-    mov gs, ax
-    mov ss, ax
+    LOAD_FLAT_DATA_SEGMENTS
     mov esp, stack_top
     xor ebp, ebp                          ; ends the frame chain
     push ebx
@@ -153,12 +147,7 @@ try_call:
     jmp try_out
 try_recover:
     mov esp, [try_esp]
-    mov ax, DATA32                        ; the faulting code may have left odd selectors
-    mov ds, ax
-    mov es, ax
-    mov fs, ax
-    mov gs, ax
-    mov ss, ax
+    LOAD_FLAT_DATA_SEGMENTS               ; the faulting code may have left odd selectors
     mov eax, 1
 try_out:
     pop edi

@@ -7,9 +7,7 @@
 ; (32-bit code must not inherit 64-bit values), a far return to compatibility mode, paging off
 ; (LMA = 0), LME and PAE cleared, the 32-bit IDT back.
 
-CODE32    equ 0x08
-DATA32    equ 0x10
-CODE64    equ 0x18
+%include "guests/lib/selectors.inc"
 %include "guests/lib/ia32e.inc"
 ; struct fault_info (guest.h)
 F_VECTOR  equ 0
@@ -136,12 +134,7 @@ leave64:                                  ; EAX = result
 bits 32
 compat:
     LEAVE_IA32E
-    mov ax, DATA32
-    mov ds, ax
-    mov es, ax
-    mov fs, ax
-    mov gs, ax
-    mov ss, ax
+    LOAD_FLAT_DATA_SEGMENTS
     lidt [saved_idtr]
     mov esp, [saved_esp]
     mov eax, [result]

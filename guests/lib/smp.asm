@@ -16,8 +16,7 @@
 ;   calls smp_ap_main(apic_id), which does not return. A slot beyond ap_slot_limit or a null stack
 ;   top parks the AP in cli; hlt (the BSP sees it never came online).
 
-CODE32     equ 0x08
-DATA32     equ 0x10
+%include "guests/lib/selectors.inc"
 LAPIC_ID   equ 0xfee00020
 
 section .text
@@ -48,21 +47,11 @@ bits 32
 extern gdt_descriptor, smp_ap_main
 extern ap_idtr, ap_next_slot, ap_slot_limit, ap_stack_tops
 ap_entry32:
-    mov ax, DATA32
-    mov ds, ax
-    mov es, ax
-    mov fs, ax
-    mov gs, ax
-    mov ss, ax
+    LOAD_FLAT_DATA_SEGMENTS
     lgdt [gdt_descriptor]
     jmp CODE32:.flat
 .flat:
-    mov ax, DATA32                        ; reload from the image's GDT
-    mov ds, ax
-    mov es, ax
-    mov fs, ax
-    mov gs, ax
-    mov ss, ax
+    LOAD_FLAT_DATA_SEGMENTS               ; reload from the image's GDT
     lidt [ap_idtr]
     mov eax, 1
     lock xadd [ap_next_slot], eax         ; eax = this AP's slot
