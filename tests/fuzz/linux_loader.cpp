@@ -8,19 +8,10 @@
 #include <vector>
 
 #include "tests/fuzz/check.hpp"
+#include "tests/fuzz/guest_ram.hpp"
 #include "vmx/linux_loader.hpp"
 
-namespace {
-
 constexpr uint64_t kRamSize = 32ull << 20;
-
-uint8_t* ram_bytes()
-{
-    static std::vector<uint8_t> ram(kRamSize);
-    return ram.data();
-}
-
-}  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
 {
@@ -28,7 +19,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
     static const uint8_t initrd[] = {'0', '7', '0', '7', '0', '1', 0, 1, 2, 3};
     for (size_t initrd_size : {sizeof initrd, size_t(0)}) {
         linux_boot::LoadRequest request{};
-        request.ram = GuestRam{ram_bytes(), kRamSize};
+        request.ram = fuzz_guest_ram<kRamSize>();
         request.image = image.data();
         request.image_size = image.size();
         request.cmdline = Str("console=ttyS0 quiet");

@@ -9,19 +9,10 @@
 #include <vector>
 
 #include "tests/fuzz/check.hpp"
+#include "tests/fuzz/guest_ram.hpp"
 #include "vmx/multiboot_loader.hpp"
 
-namespace {
-
 constexpr uint64_t kRamSize = 16ull << 20;
-
-uint8_t* ram_bytes()
-{
-    static std::vector<uint8_t> ram(kRamSize);
-    return ram.data();
-}
-
-}  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
 {
@@ -29,7 +20,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
     static const uint8_t module_bytes[] = {'i', 'n', 'i', 't', 'r', 'd', 0, 1, 2, 3};
     static const uint8_t rsdp[20] = {'R', 'S', 'D', ' ', 'P', 'T', 'R', ' '};
     multiboot::ModuleImage module{module_bytes, sizeof module_bytes, Str("initrd arg")};
-    GuestRam ram{ram_bytes(), kRamSize};
+    GuestRam ram = fuzz_guest_ram<kRamSize>();
 
     static const multiboot::Protocol protocols[] = {multiboot::Protocol::automatic, multiboot::Protocol::v1,
                                                     multiboot::Protocol::v2};
