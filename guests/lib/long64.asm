@@ -167,22 +167,17 @@ long64_wrmsr:
     mov edx, [rdi + OP_VALUE + 4]
     wrmsr
     ret
-long64_write_cr0:
+; long64_write_crN: MOV to CRn of value, all 64 bits.
+%macro LONG64_WRITE_CR 1
+long64_write_cr%1:
     mov rax, [rdi + OP_VALUE]
-    mov cr0, rax
+    mov cr%1, rax
     ret
-long64_write_cr3:
-    mov rax, [rdi + OP_VALUE]
-    mov cr3, rax
-    ret
-long64_write_cr4:
-    mov rax, [rdi + OP_VALUE]
-    mov cr4, rax
-    ret
-long64_write_cr8:
-    mov rax, [rdi + OP_VALUE]
-    mov cr8, rax
-    ret
+%endmacro
+LONG64_WRITE_CR 0
+LONG64_WRITE_CR 3
+LONG64_WRITE_CR 4
+LONG64_WRITE_CR 8
 long64_read_cr8:
     mov rax, cr8
     mov [rdi + OP_VALUE], rax
@@ -199,28 +194,21 @@ long64_vmcall:
     ret
 ; MOV to CR0/CR4 from compatibility mode, where the operand is EAX (SDM Vol. 2B "MOV—Move
 ; to/from Control Registers": 32-bit outside 64-bit mode) while RAX holds all 64 bits of value.
-long64_compat_write_cr0:
+%macro LONG64_COMPAT_WRITE_CR 1
+long64_compat_write_cr%1:
     mov rax, [rdi + OP_VALUE]
     push CODE32
-    lea rcx, [.compat]
+    lea rcx, [%%compat]
     push rcx
     retfq
 bits 32
-.compat:
-    mov cr0, eax
+%%compat:
+    mov cr%1, eax
     jmp CODE64:long64_back
 bits 64
-long64_compat_write_cr4:
-    mov rax, [rdi + OP_VALUE]
-    push CODE32
-    lea rcx, [.compat]
-    push rcx
-    retfq
-bits 32
-.compat:
-    mov cr4, eax
-    jmp CODE64:long64_back
-bits 64
+%endmacro
+LONG64_COMPAT_WRITE_CR 0
+LONG64_COMPAT_WRITE_CR 4
 long64_back:
     ret
 
