@@ -10,6 +10,7 @@
 
 COM1      equ 0x3f8
 %include "guests/lib/selectors.inc"
+%include "guests/lib/interrupt_stubs.inc"
 %include "guests/lib/ia32e.inc"
 
 ; struct lm_results (long_mode.c)
@@ -212,13 +213,7 @@ puthex64:
 ; 64-bit exception stubs: print the vector and RIP, then debug-exit 2.
 align 16
 fault_stubs:
-%assign vec 0
-%rep 32
-    align 16
-    push vec
-    jmp fault64
-%assign vec vec + 1
-%endrep
+    INTERRUPT_STUBS 32, fault64
 
 fault64:
     lea rsi, [msg_fault]
@@ -227,20 +222,7 @@ fault64:
     call puthex64
     lea rsi, [msg_at]
     call puts64
-    ; Vectors 8, 10-14, 17 push an error code before RIP.
-    mov rbx, [rsp]
-    mov rax, [rsp + 8]
-    cmp rbx, 8
-    je .err
-    cmp rbx, 10
-    jb .noerr
-    cmp rbx, 14
-    jbe .err
-    cmp rbx, 17
-    jne .noerr
-.err:
-    mov rax, [rsp + 16]
-.noerr:
+    mov rax, [rsp + 16]                   ; RIP, above the vector and error code
     call puthex64
     lea rsi, [msg_nl]
     call puts64

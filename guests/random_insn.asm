@@ -23,6 +23,7 @@
 ; registers and returns here.
 
 %include "guests/lib/selectors.inc"
+%include "guests/lib/interrupt_stubs.inc"
 CODE16     equ 0x20
 DATA16     equ 0x28
 STACK16    equ 0x68                       ; DATA16 with limit 0x10000: see rm16_entry
@@ -392,21 +393,11 @@ lm_compat:
     pop ebp
     ret
 
-; The 64-bit IDT's stubs: a 0 where the CPU pushes no error code, then the vector.
+; The 64-bit IDT's stubs (lib/interrupt_stubs.inc).
 bits 64
 align 16
 global lm_stubs
 lm_stubs:
-%assign vec 0
-%rep 256
-    align 16
-%if vec == 8 || (vec >= 10 && vec <= 14) || vec == 17 || vec == 21 || vec == 29 || vec == 30
-%else
-    push 0
-%endif
-    push vec
-    jmp lm_common
-%assign vec vec + 1
-%endrep
+    INTERRUPT_STUBS 256, lm_common
 
 section .note.GNU-stack noalloc noexec nowrite progbits

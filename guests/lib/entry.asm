@@ -10,6 +10,7 @@ MB_MAGIC equ 0x1BADB002
 MB_FLAGS equ 0x00000003                   ; bit 0: page-align modules, bit 1: memory info
 
 %include "guests/lib/selectors.inc"
+%include "guests/lib/interrupt_stubs.inc"
 
 section .multiboot progbits alloc noexec nowrite align=4
     dd MB_MAGIC
@@ -75,27 +76,13 @@ _start:
     jmp .hang
 
 ; ---- interrupt stubs ------------------------------------------------------------------------
-; Every vector gets a 16-byte stub that makes the frame uniform (a 0 error code where the CPU
-; pushes none), pushes the vector and joins isr_common, which saves the registers and calls
-; isr_dispatch(struct frame *). Vectors with a CPU error code (SDM Vol. 3 Table 6-1): 8, 10-14,
-; 17, 21, 29, 30.
+; Every vector gets a stub (lib/interrupt_stubs.inc) that makes the frame uniform and joins
+; isr_common, which saves the registers and calls isr_dispatch(struct frame *).
 section .text
 align 16
 global isr_stubs
 isr_stubs:
-%assign vec 0
-%rep 256
-    align 16
-%if vec == 8 || (vec >= 10 && vec <= 14) || vec == 17 || vec == 21 || vec == 29 || vec == 30
-    nop
-    nop
-%else
-    push 0
-%endif
-    push vec
-    jmp isr_common
-%assign vec vec + 1
-%endrep
+    INTERRUPT_STUBS 256, isr_common
 
 extern isr_dispatch
 isr_common:

@@ -8,6 +8,7 @@
 ; (LMA = 0), LME and PAE cleared, the 32-bit IDT back.
 
 %include "guests/lib/selectors.inc"
+%include "guests/lib/interrupt_stubs.inc"
 %include "guests/lib/ia32e.inc"
 ; struct fault_info (guest.h)
 F_VECTOR  equ 0
@@ -69,22 +70,10 @@ bits 64
     xor eax, eax
     jmp leave64
 
-; Exception stubs: the vector, after a 0 where the CPU pushes no error code (8, 10-14, 17).
+; Exception stubs (lib/interrupt_stubs.inc): vector, error code, then the CPU's frame.
 align 16
 stubs64:
-%assign vec 0
-%rep 32
-    align 16
-%if vec == 8 || (vec >= 10 && vec <= 14) || vec == 17
-    nop
-    nop
-%else
-    push 0
-%endif
-    push vec
-    jmp fault64
-%assign vec vec + 1
-%endrep
+    INTERRUPT_STUBS 32, fault64
 
 fault64:
     cmp dword [in_call], 0
