@@ -12,7 +12,8 @@ NASM := nasm
 KERNEL_CXXFLAGS := -std=c++20 -Os -g -I. -Wall -Wextra -Werror -ffreestanding -fno-exceptions -fno-rtti \
     -fno-threadsafe-statics -fno-use-cxa-atexit -fno-asynchronous-unwind-tables -fno-stack-protector \
     -fno-pic -fno-pie -mcmodel=kernel -mno-red-zone -mno-mmx -mno-sse -mno-sse2 -mno-avx -mgeneral-regs-only \
-    -fno-omit-frame-pointer -fno-optimize-sibling-calls -ffunction-sections -fdata-sections -nostdlib
+    -fno-omit-frame-pointer -fno-optimize-sibling-calls -ffunction-sections -fdata-sections -nostdlib \
+    -mstringop-strategy=libcall
 KERNEL_LDFLAGS := -nostdlib -static -no-pie -z max-page-size=4096 -z noexecstack --gc-sections \
     --fatal-warnings -T linker.ld
 KERNEL_DIRS := boot arch vmx ept drivers drivers/virtual sched lib
@@ -31,7 +32,9 @@ $(BUILD)/kernel/%.asm.o: %.asm Makefile
 	@$(NASM) -f elf64 -w+all -Werror -MD $(@:.o=.d) -o $@ $<
 
 # matryoshka-debug.elf keeps the symbols and DWARF for gdb/addr2line; GRUB gets a fully stripped copy.
-# -Os: the image stays small (NOVA-like); exit paths are short either way.
+# -Os: the image stays small (NOVA-like); exit paths are short either way. -mstringop-strategy=libcall:
+# block copies and clears of unknown size go to lib/runtime.cpp's quadword mem* (-Os alone inlines
+# byte-wise REP STOSB/MOVSB, one Bochs tick per byte, 128 MiB of them for a VM's RAM).
 $(BUILD)/matryoshka-debug.elf: $(KERNEL_OBJS) linker.ld
 	@echo "  LD      $@"
 	@ld $(KERNEL_LDFLAGS) -o $@ $(KERNEL_OBJS)

@@ -33,9 +33,7 @@ uint64_t allocate_zeroed(FrameAllocator& frames, uint64_t bytes, uint64_t alignm
     uint64_t physical = frames.allocate(bytes, alignment);
     if (physical == FrameAllocator::kNone) return physical;
     // A VM never sees what was in its memory before: zero it all.
-    void* p = paging::phys_to_virt(physical);
-    uint64_t quadwords = (bytes + 7) / 8;
-    asm volatile("rep stosq" : "+D"(p), "+c"(quadwords) : "a"(0ull) : "memory");
+    __builtin_memset(paging::phys_to_virt(physical), 0, bytes);
     return physical;
 }
 
