@@ -180,7 +180,8 @@ void note_hints(Vcpu& vcpu)
 }
 
 // HLT with RFLAGS.IF=0 in a VM of one vCPU: only NMI, SMI or INIT could wake it, and nothing
-// sends those, so it can never run again. End it instead of letting the machine wait forever.
+// sends those (a KVM_HC_KICK_CPU of itself was taken before this is asked), so it can never run
+// again. End it instead of letting the machine wait forever.
 bool halted_forever(Vcpu& vcpu)
 {
     if (vcpu.vm->vcpu_count != 1 || (vmcs::read(vmcs::FieldNatural::guest_rflags) & kInterruptFlag)) return false;
