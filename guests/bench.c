@@ -4,8 +4,8 @@
  *   cpuid      CPUID leaf 0 (always a VM exit under VT-x)
  *   out80      OUT to port 0x80 (unclaimed: the cheapest I/O exit)
  *   lapic_read a read of the local APIC version register (an MMIO exit and instruction decode)
- *   vmcall     hypercall 0x7fff "nop" (only under Matryoshka: natively VMCALL is #UD)
- *   floor      VMCALL 0x7ffe, which the benchmark image (build/matryoshka-bench.elf) answers
+ *   vmcall     the nop hypercall, 0x4d487fff (only under Matryoshka: natively VMCALL is #UD)
+ *   floor      VMCALL 0x4d487ffe, which the benchmark image (build/matryoshka-bench.elf) answers
  *              before any other work: the cost of the exit and entry alone
  * and compute_mem: the ticks of a fixed loop (2M steps of an LCG updating words of a 1 MiB
  * array), which runs without exits and shows the cost of EPT on memory-bound code.
@@ -65,13 +65,6 @@ static inline void do_cpuid(void)
     __asm__ volatile("cpuid" : "+a"(a), "=b"(b), "+c"(c), "=d"(d));
 }
 
-static inline long vmcall(u32 nr)
-{
-    long ret;
-    __asm__ volatile("vmcall" : "=a"(ret) : "a"(nr) : "memory");
-    return ret;
-}
-
 static u32 array[256 * 1024]; /* 1 MiB */
 
 static u32 compute_mem(void)
@@ -99,10 +92,10 @@ int main(void)
     MEASURE("out80", outb(0x80, 0));
     MEASURE("lapic_read", (void)lapic_read(LAPIC_VERSION));
     if (under_matryoshka()) {
-        long r = vmcall(0x7fff);
-        if (r) note("vmcall 0x7fff returned %ld", r);
-        MEASURE("vmcall", (void)vmcall(0x7fff));
-        MEASURE("floor", (void)vmcall(0x7ffe));
+        long r = hypercall(HC_NOP, 0, 0);
+        if (r) note("the nop hypercall returned %ld", r);
+        MEASURE("vmcall", (void)hypercall(HC_NOP, 0, 0));
+        MEASURE("floor", (void)hypercall(HC_BENCH_FLOOR, 0, 0));
     } else {
         skip_native("vmcall figures (VMCALL outside VMX non-root is #UD)");
     }

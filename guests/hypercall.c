@@ -1,16 +1,10 @@
-/* hypercall: Matryoshka's VMCALL ABI (vmx/hypercall.hpp): console write prints the guest's
- * bytes as its lines, bad arguments and unknown functions give their negative results, nop
- * returns 0, and the exit hypercall ends the VM with the value given (no debug-exit write). */
+/* hypercall: the VMCALL ABI (vmx/hypercall.hpp): console write prints the guest's bytes as its
+ * lines, bad arguments and unknown functions give KVM's errors (-22, -1000; Matryoshka's old
+ * numbers 0, 1, 2 and 0x7fff are KVM's range now and unknown there), nop returns 0, and the exit
+ * hypercall ends the VM with the value given (no debug-exit write). */
 #include "guest.h"
 
 TEST("hypercall");
-
-static long vmcall3(u32 function, u32 arg1, u32 arg2)
-{
-    long result;
-    __asm__ volatile("vmcall" : "=a"(result) : "a"(function), "b"(arg1), "c"(arg2) : "memory");
-    return result;
-}
 
 static const char greeting[] = "hypercall console says hello\nand a second line";
 static const char escape[] = "no terminal control: \x1b[2J\x07 done";
@@ -21,15 +15,21 @@ int main(void)
         skip_native("the hypercall ABI (VMCALL outside VMX non-root is #UD)");
         finish();
     }
-    CHECK(vmcall3(0, (u32)greeting, sizeof greeting - 1) == 0, "console write of two lines returns 0");
-    CHECK(vmcall3(0, (u32)escape, sizeof escape - 1) == 0, "console write with control characters returns 0");
-    CHECK(vmcall3(0, 0xf0000000u, 16) == -2, "console write from outside RAM returns -2");
-    CHECK(vmcall3(0, (u32)greeting, 5000) == -2, "console write longer than 4096 bytes returns -2");
-    CHECK(vmcall3(0x1234, 0, 0) == -1, "an unknown function returns -1");
-    CHECK(vmcall3(0x7fff, 0, 0) == 0, "nop returns 0");
+    CHECK(hypercall(HC_CONSOLE_WRITE, (u32)greeting, sizeof greeting - 1) == 0, "console write of two lines returns 0");
+    CHECK(hypercall(HC_CONSOLE_WRITE, (u32)escape, sizeof escape - 1) == 0,
+          "console write with control characters returns 0");
+    CHECK(hypercall(HC_CONSOLE_WRITE, 0xf0000000u, 16) == HC_EINVAL, "console write from outside RAM returns -22");
+    CHECK(hypercall(HC_CONSOLE_WRITE, (u32)greeting, 5000) == HC_EINVAL,
+          "console write longer than 4096 bytes returns -22");
+    CHECK(hypercall(0x1234, 0, 0) == HC_ENOSYS, "an unknown function returns -1000");
+    const u32 old_numbers[] = {0, 1, 2, 0x7fff};
+    for (u32 i = 0; i < ARRAY_SIZE(old_numbers); ++i)
+        CHECK(hypercall(old_numbers[i], (u32)greeting, 4) == HC_ENOSYS, "KVM's number %u is unknown: -1000",
+              old_numbers[i]);
+    CHECK(hypercall(HC_NOP, 0, 0) == 0, "nop returns 0");
     if (checks_failed) finish();
     printf("exit hypercall next\n");
-    vmcall3(1, 0, 0);
+    hypercall(HC_EXIT, 0, 0);
     CHECK(0, "the exit hypercall returned");
     finish();
 }

@@ -10,8 +10,8 @@
  *   duration=M  run for M million TSC ticks (default 200)
  *   cs=N        loop iterations inside the critical section (default 24, ~200 instructions)
  *   ncs=N       loop iterations outside it (default 400, ~2000 instructions)
- *   hint=1      before each acquisition, the preemption-hint hypercall (VMCALL RAX=2,
- *               RBX=50 us); its result is ignored (-1 while the hypervisor lacks it)
+ *   hint=1      before each acquisition, the preemption-hint hypercall (VMCALL
+ *               RAX=0x4d480002, RBX=50 us); its result (the microseconds granted) is ignored
  *
  * The critical section adds the shared counter's value to each word of a shared array and then
  * increments the counter: two holders at once would lose updates, which the final check finds
@@ -26,7 +26,6 @@
 TEST("spinlock");
 
 #define CS_WORDS 8               /* the shared array: i % CS_WORDS must stay a mask */
-#define HINT_FUNCTION 2
 #define HINT_US 50
 #define REPORT_WAIT_MS 5000      /* for the APs' reports once time is up */
 
@@ -53,10 +52,7 @@ static u32 cs_iterations, ncs_iterations, hint;
 static void lock_acquire(void)
 {
     cli();
-    if (hint) {
-        u32 result;
-        __asm__ volatile("vmcall" : "=a"(result) : "a"(HINT_FUNCTION), "b"(HINT_US) : "memory");
-    }
+    if (hint) (void)hypercall(HC_PREEMPTION_HINT, HINT_US, 0);
     u32 ticket = __atomic_fetch_add(&lock.next, 1, __ATOMIC_ACQUIRE);
     while (__atomic_load_n(&lock.serving, __ATOMIC_ACQUIRE) != ticket) pause();
 }

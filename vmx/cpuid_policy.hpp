@@ -61,7 +61,11 @@ constexpr uint32_t signature_ebx = 0x4b4d564b, signature_ecx = 0x564b4d56, signa
 namespace kvm_feature {
 constexpr uint32_t clocksource2 = 1u << 3;         // MSR_KVM_SYSTEM_TIME_NEW, MSR_KVM_WALL_CLOCK_NEW
 constexpr uint32_t steal_time = 1u << 5;           // MSR_KVM_STEAL_TIME
+constexpr uint32_t pv_unhalt = 1u << 7;            // KVM_HC_KICK_CPU ends a HLT (vmx/hypercall.hpp)
+constexpr uint32_t pv_sched_yield = 1u << 13;      // KVM_HC_SCHED_YIELD
 constexpr uint32_t clocksource_stable = 1u << 24;  // PVCLOCK_TSC_STABLE_BIT is meaningful
+// Every VM gets these; clocksource_stable only where the host TSC is invariant.
+constexpr uint32_t always = clocksource2 | steal_time | pv_unhalt | pv_sched_yield;
 }  // namespace kvm_feature
 
 // Matryoshka's own window.
@@ -93,7 +97,7 @@ struct CpuidView {
     bool rdtscp;                 // the "enable RDTSCP" control is set
     bool invpcid;                // the "enable INVPCID" control is set
     uint32_t hypervisor_features = hv_feature::console;
-    uint32_t kvm_features = kvm_feature::clocksource2 | kvm_feature::steal_time;
+    uint32_t kvm_features = kvm_feature::always;
     // The TSC frequency the guest is told (leaves 0x15 and 0x16, which then exist whatever the
     // host's highest basic leaf); 0: the host's leaves as they are.
     uint64_t tsc_hz = 0;

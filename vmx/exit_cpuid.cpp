@@ -24,7 +24,7 @@ vmx::CpuidView view_of(const Vcpu* vcpu)
     v.invpcid = proc2 & vmx::proc2::enable_invpcid;
     v.tsc_hz = tsc::frequency_hz();
     // PVCLOCK_TSC_STABLE_BIT needs a TSC that ticks at one rate in every state on every CPU.
-    v.kvm_features = vmx::kvm_feature::clocksource2 | vmx::kvm_feature::steal_time;
+    v.kvm_features = vmx::kvm_feature::always;
     if (cpu::cpuid(0x80000000).eax >= 0x80000007 && (cpu::cpuid(0x80000007).edx & vmx::invariant_tsc))
         v.kvm_features |= vmx::kvm_feature::clocksource_stable;
     return v;

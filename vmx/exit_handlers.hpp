@@ -10,6 +10,7 @@ enum class ExitAction : uint8_t {
     skip_instruction,  // the instruction was emulated: advance RIP past it
     halt,              // HLT: advance RIP, block until an interrupt is deliverable
     pause_loop,        // a PAUSE loop: advance RIP, let the scheduler decide (directed yield)
+    reschedule,        // the instruction gave the CPU away (a directed yield): advance RIP, leave it
     stop,              // the VM ended (vms::end was called)
 };
 

@@ -43,6 +43,11 @@ mmio_emulation::GuestContext read(const Vcpu& vcpu)
 
 unsigned cpl() { return (vmcs::read(vmcs::Field32::guest_ss_access) >> vmx::ar::dpl_shift) & 3; }
 
+bool in_64_bit_mode()
+{
+    return (vmcs::read(vmcs::Field64::guest_efer) & vmx::efer::lma) && (vmcs::read(vmcs::Field32::guest_cs_access) & vmx::ar::l);
+}
+
 uint64_t cr0()
 {
     return vmx::guest_cr_value(vmcs::read(FieldNatural::guest_cr0), vmcs::read(FieldNatural::cr0_read_shadow),

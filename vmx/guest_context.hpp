@@ -16,5 +16,7 @@ uint64_t cr0();
 uint64_t cr4();
 // The guest's current privilege level: SS.DPL (SDM Vol. 3C 25.4.1).
 unsigned cpl();
+// 64-bit mode: IA-32e mode (EFER.LMA) with a 64-bit code segment (CS.L), SDM Vol. 3A 3.4.5.
+bool in_64_bit_mode();
 
 }  // namespace guest_context

@@ -23,6 +23,14 @@ struct alignas(64) ExtendedState {
     uint8_t bytes[512];
 };
 
+// KVM's paravirtual spinlocks and yield (vmx/hypercall.cpp): the kick that ends a HLT, as KVM's
+// pv_unhalted, and what the vCPU asked for (the VM's end report counts them).
+struct PvUnhalt {
+    bool unhalted = false;  // kicked: its current or next HLT ends (taken by the vCPU loop)
+    uint64_t kicks = 0;     // KVM_HC_KICK_CPU calls that named a vCPU of its VM
+    uint64_t yields = 0, yields_done = 0;  // KVM_HC_SCHED_YIELD calls; those that gave its CPU away
+};
+
 // An event for the next VM entry (SDM Vol. 3C 27.6 "Event Injection"): the VM-entry
 // interruption-information format, plus the error code and instruction length it may need.
 struct PendingEvent {
@@ -43,6 +51,7 @@ struct Vcpu {
     vlapic::Vlapic lapic;
     vmx::GuestMsrState msrs{};
     kvm_pv::State kvm{};
+    PvUnhalt pv{};
     vmx::CpuidView cpuid_view{};
     guest_cpuid::Cache cpuid_cache{};
     uint16_t vpid = 0;

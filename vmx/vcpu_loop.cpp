@@ -85,6 +85,7 @@ void take_init_and_sipi(Vcpu& vcpu)
         vcpu.lapic.init_reset();
         vcpu.state = VcpuState::wait_for_sipi;
         vcpu.event = PendingEvent{};
+        __atomic_store_n(&vcpu.pv.unhalted, false, __ATOMIC_RELAXED);  // as KVM's vCPU reset
     }
     int vector = __atomic_exchange_n(&vcpu.pending_sipi, -1, __ATOMIC_ACQUIRE);
     if (vector < 0 || vcpu.state != VcpuState::wait_for_sipi) return;
@@ -159,7 +160,8 @@ ExitAction run_once(PerCpu& cpu, Vcpu& vcpu, uint64_t deadline)
     switch (action) {
     case ExitAction::resume: break;
     case ExitAction::skip_instruction:
-    case ExitAction::pause_loop: advance_rip(vcpu); break;
+    case ExitAction::pause_loop:
+    case ExitAction::reschedule: advance_rip(vcpu); break;
     case ExitAction::halt:
         advance_rip(vcpu);
         vcpu.state = VcpuState::halted;
@@ -178,7 +180,8 @@ void note_hints(Vcpu& vcpu)
 }
 
 // HLT with RFLAGS.IF=0 in a VM of one vCPU: only NMI, SMI or INIT could wake it, and nothing
-// sends those, so it can never run again. End it instead of letting the machine wait forever.
+// sends those (a KVM_HC_KICK_CPU of itself was taken before this is asked), so it can never run
+// again. End it instead of letting the machine wait forever.
 bool halted_forever(Vcpu& vcpu)
 {
     if (vcpu.vm->vcpu_count != 1 || (vmcs::read(vmcs::FieldNatural::guest_rflags) & kInterruptFlag)) return false;
@@ -189,17 +192,26 @@ bool halted_forever(Vcpu& vcpu)
     return true;
 }
 
-// Halted or waiting for SIPI: off the run queues until an interrupt, IPI or its timer wakes it.
+// A halted vCPU that KVM_HC_KICK_CPU kicked runs again, whatever its RFLAGS.IF (Linux's
+// kvm_wait halts with interrupts off); the kick is used up.
+bool take_kick(Vcpu& vcpu)
+{
+    return __atomic_load_n(&vcpu.pv.unhalted, __ATOMIC_SEQ_CST) && __atomic_exchange_n(&vcpu.pv.unhalted, false, __ATOMIC_SEQ_CST);
+}
+
+// Halted or waiting for SIPI: off the run queues until an interrupt, IPI, kick or its timer wakes it.
 void block(PerCpu& cpu, Vcpu& vcpu, uint64_t now)
 {
     sched::Scheduler& s = scheduling::scheduler();
-    vcpu.wake_deadline = vcpu.state == VcpuState::halted ? interrupts::next_deadline(vcpu) : kNever;
+    bool halted = vcpu.state == VcpuState::halted;
+    vcpu.wake_deadline = halted ? interrupts::next_deadline(vcpu) : kNever;
     if (vcpu.wake_deadline < cpu.sleeper_deadline) cpu.sleeper_deadline = vcpu.wake_deadline;
     s.block(vcpu.entity, now);
-    // A sender posts, then wakes only what it sees blocked (vmx/ipi.cpp); a post that raced with
-    // the block is seen here instead.
+    // A sender posts (or kicks), then wakes only what it sees blocked (vmx/ipi.cpp,
+    // vmx/hypercall.cpp); a post that raced with the block is seen here instead. A kick ends
+    // only a HLT: one waiting for SIPI would wake for nothing, again and again.
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
-    if (ipi::pending(vcpu)) s.wake(vcpu.entity, now);
+    if (ipi::pending(vcpu) || (halted && __atomic_load_n(&vcpu.pv.unhalted, __ATOMIC_SEQ_CST))) s.wake(vcpu.entity, now);
 }
 
 // The adaptive pause-loop window (kPleWindowMin) and the scheduler's verdict: true when the vCPU
@@ -237,7 +249,11 @@ void run_slice(PerCpu& cpu, Vcpu& vcpu, uint64_t deadline)
         if (vcpu.state == VcpuState::wait_for_sipi) return block(cpu, vcpu, now);
         if (!vcpu.vmcs_ready && !make_current(cpu, vcpu)) return;  // a SIPI (re)started it
         if (now >= cpu.sleeper_deadline) scheduling::wake_sleepers(cpu, now);
-        if (vcpu.state == VcpuState::halted && interrupts::wakes(vcpu, now)) vcpu.state = VcpuState::runnable;
+        if (vcpu.state == VcpuState::halted) {
+            // Any end of the HLT uses a kick up, as KVM clears pv_unhalted when it leaves HALTED.
+            bool kicked = take_kick(vcpu);
+            if (kicked || interrupts::wakes(vcpu, now)) vcpu.state = VcpuState::runnable;
+        }
         if (vcpu.state != VcpuState::runnable) {
             if (vcpu.state == VcpuState::halted && halted_forever(vcpu)) return;
             return block(cpu, vcpu, now);
@@ -251,6 +267,7 @@ void run_slice(PerCpu& cpu, Vcpu& vcpu, uint64_t deadline)
         }
         ExitAction action = run_once(cpu, vcpu, deadline);
         if (action == ExitAction::pause_loop && pause_loop(vcpu, cpu::rdtsc())) return;
+        if (action == ExitAction::reschedule) return note_hints(vcpu);
     }
 }
 

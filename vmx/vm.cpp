@@ -288,6 +288,15 @@ bool summarize()
                                   exit_reason::name(reason), total);
         }
         console::info("vm {} exits: {}", vm.name, used ? counts : "none");
+        PvUnhalt pv{};
+        for (uint32_t v = 0; v < vm.vcpu_count; ++v) {
+            pv.kicks += vm.vcpus[v].pv.kicks;
+            pv.yields += vm.vcpus[v].pv.yields;
+            pv.yields_done += vm.vcpus[v].pv.yields_done;
+        }
+        if (pv.kicks || pv.yields)
+            console::info("vm {} paravirtual: kick_cpu {}, sched_yield {} ({} gave the CPU away)", vm.name, pv.kicks,
+                          pv.yields, pv.yields_done);
     }
     return all_passed;
 }

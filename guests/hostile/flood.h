@@ -11,7 +11,6 @@
 
 #define FLOOD_BATCH 64           /* operations between two looks at the TSC */
 #define FLOOD_EMPTY_PORT 0x300   /* nothing decodes it on a PC (prototype-card range) */
-#define HYPERCALL_NOP 0x7fff     /* vmx/hypercall.hpp: returns 0 */
 
 struct flood_result {
     u64 operations, wrong, ticks;
@@ -56,15 +55,11 @@ static inline u32 flood_pio_batch(void)
     return wrong;
 }
 
-/* Matryoshka's nop hypercall (VMCALL, RAX = 0x7fff) returns 0 (natively VMCALL is #UD). */
+/* Matryoshka's nop hypercall (VMCALL, RAX = HC_NOP) returns 0 (natively VMCALL is #UD). */
 static inline u32 flood_vmcall_batch(void)
 {
     u32 wrong = 0;
-    for (u32 i = 0; i < FLOOD_BATCH; ++i) {
-        long ret;
-        __asm__ volatile("vmcall" : "=a"(ret) : "a"(HYPERCALL_NOP) : "memory");
-        wrong += ret != 0;
-    }
+    for (u32 i = 0; i < FLOOD_BATCH; ++i) wrong += hypercall(HC_NOP, 0, 0) != 0;
     return wrong;
 }
 

@@ -1,4 +1,4 @@
-/* hostile vmcall_flood: the nop hypercall (VMCALL, RAX = 0x7fff) in a tight loop, to starve others.
+/* hostile vmcall_flood: the nop hypercall (VMCALL, RAX = 0x4d487fff) in a tight loop, to starve others.
  * hardware: VMCALL outside VMX operation is #UD; in VMX non-root it always exits (SDM Vol. 3C
  *   26.1.2) and Matryoshka's hypercall ABI (vmx/hypercall.hpp) answers the nop with RAX = 0,
  *   every time; the loop runs until its duration (cmdline ticks=M million TSC ticks), then PASS.

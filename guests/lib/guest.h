@@ -205,7 +205,8 @@ u32 long64_pml4(void);
 /* One instruction in 64-bit mode, for long64_call with a struct long64_op: RDMSR/WRMSR of
  * `index` (value in/out), MOV to CR0/CR3/CR4/CR8 of `value`, MOV from CR8 into `value`, MOV to
  * CR0/CR4 from compatibility mode with EAX = low half of `value` and RAX = all of it, VMCALL with
- * RAX = value, RBX = args[0], RCX = args[1] (result into value). */
+ * RAX = value, RBX = args[0], RCX = args[1] (result into value) from 64-bit mode, or from
+ * compatibility mode with the same 64-bit registers (all of RAX after it into value). */
 struct long64_op {
     u32 index, pad;
     u64 value;
@@ -213,7 +214,7 @@ struct long64_op {
 };
 void long64_rdmsr(void), long64_wrmsr(void), long64_write_cr0(void), long64_write_cr3(void);
 void long64_write_cr4(void), long64_write_cr8(void), long64_read_cr8(void), long64_vmcall(void);
-void long64_compat_write_cr0(void), long64_compat_write_cr4(void);
+void long64_compat_write_cr0(void), long64_compat_write_cr4(void), long64_compat_vmcall(void);
 /* long64_call(fn64, {index, value}); *value updated (reads); 0 or the vector + 1. */
 int long64_op(void (*fn64)(void), u32 index, u64 *value);
 
@@ -313,6 +314,24 @@ static inline void invlpg(u32 linear) { __asm__ volatile("invlpg (%0)" : : "r"(l
 /* ---- environment --------------------------------------------------------------------------- */
 /* CPUID leaf 0x40000100 says "MatryoshkaHV": checks of the hypervisor's own choices apply. */
 int under_matryoshka(void);
+/* The VMCALL ABI (vmx/hypercall.hpp): KVM's functions at KVM's numbers, Matryoshka's own from
+ * 0x4d480000; KVM's errors. Natively VMCALL is #UD: check under_matryoshka() first. */
+#define HC_KVM_KICK_CPU 5u     /* RBX flags, RCX APIC ID */
+#define HC_KVM_SCHED_YIELD 11u /* RBX APIC ID */
+#define HC_CONSOLE_WRITE 0x4d480000u
+#define HC_EXIT 0x4d480001u
+#define HC_PREEMPTION_HINT 0x4d480002u
+#define HC_BENCH_FLOOR 0x4d487ffeu /* only the benchmark image answers it */
+#define HC_NOP 0x4d487fffu
+#define HC_EPERM (-1)     /* CPL > 0 */
+#define HC_EINVAL (-22)   /* a bad argument */
+#define HC_ENOSYS (-1000) /* an unknown function */
+static inline long hypercall(u32 function, u32 rbx, u32 rcx)
+{
+    long result;
+    __asm__ volatile("vmcall" : "=a"(result) : "a"(function), "b"(rbx), "c"(rcx) : "memory");
+    return result;
+}
 /* QEMU's fw_cfg (docs/specs/fw_cfg.rst), which Matryoshka provides too: selects `key` at port
  * 0x510 and reads `len` bytes from the data port 0x511. */
 void fw_cfg_read(u16 key, void *buf, u32 len);

@@ -143,7 +143,7 @@ OP_ARG1   equ 24
 bits 64
 global long64_rdmsr, long64_wrmsr, long64_write_cr0, long64_write_cr3, long64_write_cr4
 global long64_write_cr8, long64_read_cr8, long64_compat_write_cr0, long64_compat_write_cr4
-global long64_vmcall
+global long64_vmcall, long64_compat_vmcall
 long64_rdmsr:
     mov ecx, [rdi + OP_INDEX]
     rdmsr
@@ -198,6 +198,28 @@ bits 64
 %endmacro
 LONG64_COMPAT_WRITE_CR 0
 LONG64_COMPAT_WRITE_CR 4
+; VMCALL from compatibility mode, where a hypercall's registers are 32 bits wide (KVM's
+; is_64_bit_hypercall), with RAX = value, RBX = args[0], RCX = args[1] holding all 64 bits; all
+; of RAX afterwards into value. RDI (the op) keeps its upper half: compatibility mode never
+; writes it.
+long64_compat_vmcall:
+    push rbx
+    push CODE32
+    lea rax, [.compat]
+    push rax
+    mov rax, [rdi + OP_VALUE]
+    mov rbx, [rdi + OP_ARG0]
+    mov rcx, [rdi + OP_ARG1]
+    retfq
+bits 32
+.compat:
+    vmcall
+    jmp CODE64:.in64
+bits 64
+.in64:
+    mov [rdi + OP_VALUE], rax
+    pop rbx
+    ret
 long64_back:
     ret
 

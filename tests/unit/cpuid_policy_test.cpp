@@ -207,7 +207,8 @@ TEST(CpuidPolicy, HypervisorLeaves)
     CpuidRegs kvm = ask(0x40000000, 0, view());
     EXPECT_EQ(kvm.eax, 0x40000001u);
     EXPECT_EQ(signature_of(kvm), std::string("KVMKVMKVM\0\0\0", 12));
-    EXPECT_EQ(ask(0x40000001, 0, view()), (CpuidRegs{(1u << 3) | (1u << 5), 0, 0, 0}));
+    // KVM_FEATURE_CLOCKSOURCE2, STEAL_TIME, PV_UNHALT, PV_SCHED_YIELD.
+    EXPECT_EQ(ask(0x40000001, 0, view()), (CpuidRegs{(1u << 3) | (1u << 5) | (1u << 7) | (1u << 13), 0, 0, 0}));
     CpuidView stable = view();
     stable.kvm_features = kvm_feature::clocksource2 | kvm_feature::clocksource_stable;
     EXPECT_EQ(ask(0x40000001, 0, stable), (CpuidRegs{(1u << 3) | (1u << 24), 0, 0, 0}));
