@@ -3,7 +3,8 @@
 // VMs that were active in it, in proportion to their weights, and each VM's part among its
 // active vCPUs; running debits credit by the time run. vCPUs with credit (UNDER) run before
 // those without (OVER); a vCPU that wakes with credit is BOOSTed ahead of UNDER and may preempt.
-// A capped VM is parked once it has run its cap in a period. See sched/README.md.
+// A capped VM is parked once it has run its cap in a period. A pause-loop exit yields, as in Xen.
+// See sched/README.md.
 #include "sched/credit.hpp"
 
 #include "lib/format.hpp"
@@ -255,7 +256,6 @@ void preempt_for(Scheduler& s, const Entity& e)
 }
 
 Ticks tick(Scheduler&, uint32_t, Ticks) { return 0; }
-bool on_pause_loop(Scheduler&, Entity&, Ticks) { return false; }
 
 }  // namespace
 
@@ -291,6 +291,14 @@ bool preemption_due(Scheduler& s, uint32_t pcpu, Ticks now)
     Priority mine = e->credit > 0 ? Priority::under : Priority::over;
     Entity* rival = select(s, pcpu);
     return rival && priority(c, *rival) >= mine;
+}
+
+// As Xen answers a pause-loop exit (SCHEDOP_yield): the spinner gives its pCPU up when someone
+// queued for it has at least its priority; pick_next then requeues it behind its priority.
+bool pause_loop_yield(Scheduler& s, Entity& e, Ticks now)
+{
+    sync(s, now, kNoPcpu);
+    return e.pcpu < s.pcpu_count() && s.current(e.pcpu) == &e && preemption_due(s, e.pcpu, now);
 }
 
 const char* init(Scheduler& s)
@@ -446,9 +454,9 @@ namespace sched {
 
 extern const Policy kCredit = {
     "credit",
-    "proportional share by VM weight with caps and wake-up boost (Xen's credit); blind to lock holders",
+    "proportional share by VM weight with caps and wake-up boost (Xen's credit); a pause loop yields",
     credit::init, credit::remove, credit::wake, credit::block, credit::yield, credit::yield_to,
-    credit::pick_next, credit::tick, credit::on_pause_loop, credit::dump,
+    credit::pick_next, credit::tick, credit::pause_loop_yield, credit::dump,
 };
 
 }  // namespace sched

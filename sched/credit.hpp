@@ -68,6 +68,8 @@ bool can_yield_to(const Scheduler& s, const Entity& from, const Entity& target);
 // Ending the slice of the entity current on `pcpu` now would hand the pCPU to another: someone
 // queued that may run there has at least its priority, or its VM reached its cap. Charges it.
 bool preemption_due(Scheduler& s, uint32_t pcpu, Ticks now);
+// credit's on_pause_loop: true (the spinner yields) when preemption_due on its pCPU.
+bool pause_loop_yield(Scheduler& s, Entity& e, Ticks now);
 
 // ---- for tests and tools (no lock needed when nothing runs) ----
 // Runnable but held back by its VM's cap until the next refill.

@@ -1,39 +1,24 @@
 // Lock-holder-aware: the credit policy (sched/credit.cpp, same state and ops) plus three remedies
 // for lock-holder preemption:
-//   - directed yield on pause-loop exits, to the sibling most likely to hold the lock;
+//   - directed yield on pause-loop exits, to the sibling most likely to hold the lock
+//     (sched/lock_holder.hpp), else credit's yield;
 //   - non-intrusive preemption deferral (Uhlig et al., VM 2004): a vCPU at CPL 0 with interrupts
 //     off when its slice ends gets at most Params::max_deferral more, once per slice;
 //   - the intrusive hint: a vCPU that asked (Scheduler::hint) runs on until Entity::hint_until.
 // See sched/README.md.
 #include "sched/credit.hpp"
+#include "sched/lock_holder.hpp"
 
 namespace sched {
 namespace {
 
-// The sibling most likely to hold the lock `spinner` waits for: queued (runnable, not running)
-// where the spinner runs, not itself spinning, preempted in kernel mode (required when the
-// spinner spins in kernel mode: a kernel lock's holder was preempted there), most recently.
-Entity* lock_holder_candidate(Scheduler& s, const Entity& spinner)
-{
-    const VmInfo& vm = s.vm(spinner.vm);
-    Entity* best = nullptr;
-    for (uint32_t i = 0; i < vm.count; ++i) {
-        Entity& e = s.sibling(spinner, i);
-        if (e.spinning || !credit::can_yield_to(s, spinner, e)) continue;
-        if (spinner.hints.kernel_mode && !e.hints.kernel_mode) continue;
-        if (best && (best->hints.kernel_mode > e.hints.kernel_mode ||
-                     (best->hints.kernel_mode == e.hints.kernel_mode && best->last_descheduled >= e.last_descheduled)))
-            continue;
-        best = &e;
-    }
-    return best;
-}
-
+// A directed yield to the likely lock holder; without one, credit's yield to whoever waits.
 bool on_pause_loop(Scheduler& s, Entity& e, Ticks now)
 {
     credit::sync(s, now, kNoPcpu);
-    Entity* target = lock_holder_candidate(s, e);
-    return target && s.directed_yield(e, *target, now);
+    Entity* target = likely_lock_holder(s, e, [&](const Entity& x) { return credit::can_yield_to(s, e, x); });
+    if (target && s.directed_yield(e, *target, now)) return true;
+    return credit::pause_loop_yield(s, e, now);
 }
 
 // The slice of the current entity ended. Nothing is deferred when ending it would not hand the

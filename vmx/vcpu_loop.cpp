@@ -27,8 +27,9 @@ namespace {
 constexpr uint64_t kInterruptFlag = 1u << 9;
 constexpr uint64_t kNever = ~0ull;
 // The pause-loop window adapts per vCPU between KVM's default and 64 times it: a pause-loop exit
-// that found no lock holder to yield to (futile) doubles it, so a vCPU spinning with nobody
-// preempted stops exiting in vain; a directed yield that worked halves it again.
+// after which the vCPU keeps its pCPU (futile: the policy had nobody to yield to) doubles it, so
+// a vCPU spinning with nobody preempted stops exiting in vain; an exit that made it leave (a
+// yield, directed or not) halves it again.
 constexpr uint32_t kPleWindowMin = 4096, kPleWindowMax = 64 * kPleWindowMin;
 // The shortest run a decision buys: a policy may hand out slices of a few ticks (relaxed-co ends
 // them at the instant a co-stop may be due), but a CPU that spends a slice in the loop itself,
@@ -219,10 +220,8 @@ void block(PerCpu& cpu, Vcpu& vcpu, uint64_t now)
 bool pause_loop(Vcpu& vcpu, uint64_t now)
 {
     note_hints(vcpu);
-    uint64_t hits = vcpu.entity.metrics.directed_yield_hits;
     bool leave = scheduling::scheduler().pause_loop(vcpu.entity, now);
-    bool helped = vcpu.entity.metrics.directed_yield_hits != hits;
-    uint32_t window = helped ? vcpu.ple_window / 2 : vcpu.ple_window * 2;
+    uint32_t window = leave ? vcpu.ple_window / 2 : vcpu.ple_window * 2;
     window = window < kPleWindowMin ? kPleWindowMin : window > kPleWindowMax ? kPleWindowMax : window;
     if (window != vcpu.ple_window) {
         vcpu.ple_window = window;
