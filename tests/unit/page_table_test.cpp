@@ -647,3 +647,21 @@ TEST(PageTable, MatchesReferenceModel)
 }
 
 } // namespace
+
+// U/S: every intermediate entry allows CPL 3 (the walk ANDs them, SDM Vol. 3A 4.6), so only a
+// leaf mapped with Access::user is user-accessible; EPT has no such bit and refuses it.
+TEST(PageTable, UserAccessibleOnlyWhereTheLeafSaysSo)
+{
+    FakeMemory m;
+    X86Table pt(X86Format{}, m);
+    ASSERT_TRUE(pt.init());
+    constexpr Access kUserRw{.read = true, .write = true, .user = true};
+    ASSERT_TRUE(pt.map(0x1000, 0x5000, kPage, kUserRw));
+    ASSERT_TRUE(pt.map(0x2000, 0x6000, kPage, kRw));
+    EXPECT_EQ(walk(pt, 0x1234), (Translation{true, 0x5234, kUserRw, 1}));
+    EXPECT_EQ(walk(pt, 0x2234), (Translation{true, 0x6234, kRw, 1}));
+    EXPECT_TRUE(raw_leaf(pt, m, 0x1000) & X86Format::kUser);
+    EXPECT_FALSE(raw_leaf(pt, m, 0x2000) & X86Format::kUser);
+    EXPECT_TRUE(X86Format{}.table_entry(0x3000) & X86Format::kUser);
+    EXPECT_FALSE(ept::EptFormat{}.encodable(kUserRw));
+}
