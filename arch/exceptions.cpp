@@ -3,6 +3,7 @@
 #include "arch/exceptions.hpp"
 
 #include "arch/cpu.hpp"
+#include "arch/paging.hpp"
 #include "arch/panic.hpp"
 #include "arch/percpu.hpp"
 #include "drivers/console.hpp"
@@ -43,6 +44,16 @@ void print_backtrace(const PerCpu& cpu, const ExceptionFrame& frame)
     format(out, "\n");
 }
 
+// A #PF that SMAP raised (SDM Vol. 3A 4.6.1): a supervisor-mode data access (error code: present,
+// not user, not a fetch, no reserved bit) to a user-accessible page with CR4.SMAP = 1 and
+// RFLAGS.AC = 0, i.e. without STAC.
+bool smap_violation(const ExceptionFrame& f, uint64_t cr2)
+{
+    constexpr uint64_t kPresent = 1, kUser = 1 << 2, kReserved = 1 << 3, kFetch = 1 << 4, kAlignmentCheck = 1 << 18;
+    return (f.error_code & (kPresent | kUser | kReserved | kFetch)) == kPresent && (cpu::read_cr4() & cpu::cr4::smap) &&
+           !(f.rflags & kAlignmentCheck) && paging::user_accessible(cr2);
+}
+
 }  // namespace
 
 extern "C" [[noreturn]] void exception_handler(ExceptionFrame* frame)
@@ -59,6 +70,9 @@ extern "C" [[noreturn]] void exception_handler(ExceptionFrame* frame)
     if ((f.vector == kDoubleFault || f.vector == kPageFault) && in_stack_guard(cpu, cr2))
         format(out, "matryoshka: panic: stack overflow on CPU {}: CR2 {:#x} is in the guard page below a stack\n",
                cpu.index, cr2);
+    if (f.vector == kPageFault && smap_violation(f, cr2))
+        format(out, "matryoshka: panic: SMAP violation on CPU {}: the hypervisor accessed user-accessible page {:#x} "
+                    "without STAC\n", cpu.index, cr2 & ~0xfffull);
     format(out, "matryoshka: panic: CPU {} (APIC ID {}): exception {} ({}), error code {:#x}\n", cpu.index,
            cpu.apic_id, names[f.vector & 31], f.vector, f.error_code);
     format(out, "  RIP {:016x}  RSP {:016x}  RFLAGS {:016x}  CS {:#x}  SS {:#x}\n", f.rip, f.rsp, f.rflags, f.cs,

@@ -156,6 +156,22 @@ bool restore_guard_page(uintptr_t virt)
     return tables->map(virt, virt_to_phys(reinterpret_cast<const void*>(virt)), 4096, kData);
 }
 
+bool map_user_page(uint64_t virt, uint64_t physical)
+{
+    SpinlockGuard guard(lock);
+    if (!tables->map(virt, physical, 4096, Access{.read = true, .write = true, .user = true})) return false;
+    asm volatile("invlpg (%0)" ::"r"(virt) : "memory");
+    return true;
+}
+
+bool user_accessible(uint64_t virt)
+{
+    uint64_t phys;
+    Access access;
+    int level;
+    return tables && tables->translate(virt, phys, access, level) && access.user;
+}
+
 uint64_t root() { return tables->root(); }
 bool smep_enabled() { return smep; }
 bool smap_enabled() { return smap; }

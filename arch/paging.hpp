@@ -36,6 +36,12 @@ void unmap_identity(uint64_t physical, uint64_t size);
 bool unmap_guard_page(uintptr_t virt);
 bool restore_guard_page(uintptr_t virt);
 
+// selftest=smap only (the hypervisor maps nothing else a CPL-3 access could use): maps the 4 KiB
+// page at `virt` to `physical`, user-accessible and writable. False when out of memory.
+bool map_user_page(uint64_t virt, uint64_t physical);
+// Whether `virt` is mapped user-accessible; takes no lock, for the exception handler.
+bool user_accessible(uint64_t virt);
+
 uint64_t root();  // physical address of the PML4 (below 4 GiB, so a real-mode AP can load it)
 bool smep_enabled();
 bool smap_enabled();

@@ -102,7 +102,7 @@ bool parse_selftest(Str value, Options& out)
     static constexpr struct { const char* name; SelfTest test; } kTests[] = {
         {"none", SelfTest::none}, {"fault-ap", SelfTest::fault_ap}, {"fault-boot-cpu", SelfTest::fault_boot_cpu},
         {"stack-overflow", SelfTest::stack_overflow},
-        {"hang-ap", SelfTest::hang_ap},
+        {"hang-ap", SelfTest::hang_ap}, {"smap", SelfTest::smap},
     };
     for (const auto& t : kTests) {
         if (value == Str(t.name)) {
@@ -164,7 +164,7 @@ constexpr OptionSpec kOptions[] = {
     {"exit", "acpi, bochs, qemu, or halt", parse_exit},
     {"cpus", "a CPU count from 1 to 4096", parse_cpus},
     {"ap_timeout", "milliseconds from 1 to 10000", parse_ap_timeout},
-    {"selftest", "none, fault-ap, fault-boot-cpu, stack-overflow, or hang-ap", parse_selftest},
+    {"selftest", "none, fault-ap, fault-boot-cpu, stack-overflow, hang-ap, or smap", parse_selftest},
     // The registry (sched/policies.cpp) is an extern table, not a compile-time one, so the list is
     // written out; Options.SchedExpectedNamesEveryPolicy checks that it names every registered policy.
     {"sched", "a scheduling policy (round-robin, credit, lock-holder-aware, gang, relaxed-co, balance)", parse_sched},

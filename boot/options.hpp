@@ -12,7 +12,7 @@ enum class ExitMethod : uint8_t { acpi, bochs, qemu, halt };
 // every CPU stops (a panic); a stack overflow that must hit a guard page; and an application
 // processor that never finishes its boot work (hang_ap), so that the boot CPU waits for it forever
 // and only the debug keys can end the run.
-enum class SelfTest : uint8_t { none, fault_ap, fault_boot_cpu, stack_overflow, hang_ap };
+enum class SelfTest : uint8_t { none, fault_ap, fault_boot_cpu, stack_overflow, hang_ap, smap };
 // What ends a scheduler's slice (vmx/slice_timer.hpp): the best timer the CPU has, or the host
 // LAPIC timer even where the VMX-preemption timer exists, so that the fallback can be tested.
 enum class Preemption : uint8_t { automatic, lapic, lapic_one_shot };

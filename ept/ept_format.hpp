@@ -80,7 +80,7 @@ struct EptFormat {
     // would be a not-present entry; that is unmap()'s job.
     constexpr bool encodable(Access access) const
     {
-        if (!is_memory_type(access.type)) return false;
+        if (!is_memory_type(access.type) || access.user) return false;  // EPT has no privilege levels
         if (!access.read && !access.write && !access.execute) return false;
         if (access.write && !access.read) return false;
         if (access.execute && !access.read && !allow_execute_only) return false;

@@ -39,6 +39,7 @@ struct Access {
     bool execute = false;
     MemoryType type = MemoryType::write_back;
     bool global = false;
+    bool user = false;  // x86 only: reachable at CPL 3 (the hypervisor has no such page but selftest=smap's)
 
     constexpr bool operator==(const Access&) const = default;
 };
@@ -70,6 +71,7 @@ concept PageTableFormat = requires(const F& format, uint64_t value, int level, A
 struct X86Format {
     static constexpr uint64_t kPresent = 1ull << 0;
     static constexpr uint64_t kWritable = 1ull << 1;
+    static constexpr uint64_t kUser = 1ull << 2;          // U/S
     static constexpr uint64_t kWriteThrough = 1ull << 3; // PWT
     static constexpr uint64_t kCacheDisable = 1ull << 4; // PCD
     static constexpr uint64_t kLarge = 1ull << 7;        // PS, in PDPTEs and PDEs
@@ -103,9 +105,9 @@ struct X86Format {
         return level == 3 ? 0x000f'ffff'c000'0000 : level == 2 ? 0x000f'ffff'ffe0'0000 : kAddress;
     }
 
-    // Intermediate entries are fully permissive: the walk ANDs R/W and ORs NX (SDM Vol. 3A 4.6),
-    // so the leaf alone decides.
-    constexpr uint64_t table_entry(uint64_t phys) const { return (phys & kAddress) | kPresent | kWritable; }
+    // Intermediate entries are fully permissive: the walk ANDs R/W and U/S and ORs NX (SDM Vol. 3A
+    // 4.6), so the leaf alone decides.
+    constexpr uint64_t table_entry(uint64_t phys) const { return (phys & kAddress) | kPresent | kWritable | kUser; }
 
     constexpr uint64_t leaf(uint64_t phys, int level, Access access) const
     {
@@ -114,6 +116,7 @@ struct X86Format {
         if (access.write) e |= kWritable;
         if (!access.execute) e |= kNoExecute;
         if (access.global) e |= kGlobal;
+        if (access.user) e |= kUser;
         int index = pat_index(access.type);
         if (index & 1) e |= kWriteThrough;
         if (index & 2) e |= kCacheDisable;
@@ -144,6 +147,7 @@ struct X86Format {
         // only where an MTRR says WC).
         a.type = type == 7 ? MemoryType::uncacheable : MemoryType(type);
         a.global = e & kGlobal;
+        a.user = e & kUser;
         return a;
     }
 

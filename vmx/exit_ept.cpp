@@ -15,10 +15,6 @@ namespace {
 constexpr uint64_t kRead = 1u << 0, kWrite = 1u << 1, kFetch = 1u << 2, kNmiUnblockedByIret = 1u << 12;
 constexpr uint32_t kBlockingByNmi = 1u << 3;
 
-// Re-executions of one instruction whose bytes do not match its exit before it counts as
-// unsupported: another vCPU rewriting it gives a mismatch now and then, not 64 in a row.
-constexpr uint32_t kMaxMismatchRetries = 64;
-
 bool lapic_read(void* context, uint64_t gpa, unsigned size, uint64_t& value)
 {
     auto& apic = *static_cast<vlapic::Vlapic*>(context);
@@ -73,16 +69,11 @@ ExitAction stop(Vcpu& vcpu, const char* what, uint64_t gpa, uint64_t qualificati
 // version), or it fetched them through a stale TLB entry while the emulator walked the tables
 // (SDM Vol. 3A 4.10.4.3). True: resume unemulated, with the vCPU's TLB flushed, so it fetches
 // what memory and the tables hold now; nothing retired, so an IRET that unblocked NMIs blocks
-// them again for its re-execution (SDM Vol. 3C 28.2.3). False after kMaxMismatchRetries in a row
-// at one RIP: the mismatch is permanent.
+// them again for its re-execution (SDM Vol. 3C 28.2.3). False after ReexecutionLimit::kMaxInARow
+// in a row at one RIP: the mismatch is permanent.
 bool reexecute(Vcpu& vcpu, uint64_t rip, uint64_t qualification)
 {
-    if (rip != vcpu.mismatch_rip) vcpu.mismatch_retries = 0;
-    vcpu.mismatch_rip = rip;
-    if (++vcpu.mismatch_retries > kMaxMismatchRetries) {
-        vcpu.mismatch_retries = 0;
-        return false;
-    }
+    if (!vcpu.reexecution.allow(rip)) return false;
     vcpu_switch::flush_guest_tlb(vcpu);
     if (qualification & kNmiUnblockedByIret)
         vmcs::write(vmcs::Field32::guest_interruptibility,
@@ -109,7 +100,7 @@ ExitAction handle_ept_violation(Vcpu& vcpu, uint64_t qualification)
     using mmio_emulation::Outcome;
     switch (r.outcome) {
     case Outcome::done:
-        if (rip == vcpu.mismatch_rip) vcpu.mismatch_retries = 0;
+        vcpu.reexecution.emulated(rip);
         guest_context::store_vmcs_registers(vcpu);
         // The instruction retired: STI and MOV-SS blocking end with it (SDM Vol. 3C 25.4.2).
         vmcs::write(vmcs::Field32::guest_interruptibility, vmcs::read(vmcs::Field32::guest_interruptibility) & ~3u);
@@ -126,6 +117,12 @@ ExitAction handle_ept_violation(Vcpu& vcpu, uint64_t qualification)
         if (context.cpl > 0) {
             events::inject_exception(vcpu, events::vector::ud);
             return ExitAction::resume;
+        }
+        if (r.outcome == Outcome::mismatch) {
+            char what[112];
+            format_to(what, sizeof what, "instruction that does not make the access that exited, re-executed {} times in a row, on",
+                      ReexecutionLimit::kMaxInARow);
+            return stop(vcpu, what, gpa, qualification, &r);
         }
         return stop(vcpu, "instruction the MMIO emulator does not support, on", gpa, qualification, &r);
     case Outcome::mmio_failed: return stop(vcpu, "device refused the access to", gpa, qualification, &r);

@@ -12,6 +12,7 @@
 #include "vmx/guest_cpuid.hpp"
 #include "vmx/kvm_pv.hpp"
 #include "vmx/msr_policy.hpp"
+#include "vmx/reexecution_limit.hpp"
 
 struct Vm;
 struct PerCpu;
@@ -65,10 +66,7 @@ struct Vcpu {
     uint64_t wake_deadline = ~0ull; // halted: when its LAPIC timer wakes it
     uint32_t ple_window = 0;        // its adaptive pause-loop window (vcpu_loop)
     uint32_t processor_controls = 0;  // cached: interrupt-window exiting toggles per entry
-    // The last instruction the MMIO emulator found not to match its exit (vmx/exit_ept.cpp) and
-    // how many times in a row it was re-executed for that.
-    uint64_t mismatch_rip = 0;
-    uint32_t mismatch_retries = 0;
+    ReexecutionLimit reexecution;   // of instructions that do not match their EPT violation
     PendingEvent event{};
     // Posted by other vCPUs (vmx/ipi.cpp), taken by this vCPU's own CPU.
     uint64_t posted_vectors[4]{};

@@ -3,6 +3,7 @@
  *   duration (cmdline ticks=M million TSC ticks) ends, then PASS. A hypervisor must charge each
  *   exit to this VM so the canary keeps its share (SDM Vol. 3C 26.1.2: CPUID always exits).
  * expect: contained
+ * smp: pin=1
  */
 #include "flood.h"
 

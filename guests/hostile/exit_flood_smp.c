@@ -6,6 +6,7 @@
  *   per VM), so the canary keeps half of the CPU they all run on.
  * expect: contained
  * run: vcpus=4
+ * smp: pin=0-1
  */
 #include "flood.h"
 #include "vcpus.h"

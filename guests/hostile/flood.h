@@ -1,5 +1,5 @@
 /* The loops of the "exit flood" scenarios (cpuid_flood, pio_flood, vmcall_flood, irqoff_spin,
- * exit_flood_smp): each causes VM exits (or none at all, irqoff_spin) as fast as it can for a
+ * exit_flood_smp, lapic_widths): each causes VM exits (or none at all, irqoff_spin) as fast as it can for a
  * fixed guest-TSC duration, checking that every result is what hardware gives, so a hypervisor
  * that lets it starve the canary shows in the canary's share and one that answers wrongly shows
  * here. Not a scenario (no .c): included by them. Duration: cmdline ticks=M million TSC ticks

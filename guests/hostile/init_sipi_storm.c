@@ -11,6 +11,7 @@
  *   the storm. Each INIT makes the hypervisor reset a vCPU: only this VM's.
  * expect: contained
  * run: vcpus=2
+ * smp: pin=0-1
  */
 #include "ipi.h"
 

@@ -10,6 +10,7 @@
  *   handler ends its storm when the time is up; the guest checks each source interrupted many
  *   times and that it got its CPU back. The hypervisor must charge the storm to this VM alone.
  * expect: contained
+ * smp: pin=1
  */
 #include "guest.h"
 

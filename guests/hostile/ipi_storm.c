@@ -14,6 +14,7 @@
  *   may reach another VM. INIT and SIPI to others leave it running. Counts every delivery
  *   (waiting for those addressed to it, so none coalesce in the IRR) against that.
  * expect: contained
+ * smp: pin=1
  */
 #include "ipi.h"
 

@@ -9,6 +9,7 @@
  *   nobody in the VM has change nothing, and no IPI may reach another VM.
  * expect: contained
  * run: vcpus=4
+ * smp: pin=0-1
  */
 #include "ipi.h"
 #include "vcpus.h"

@@ -4,6 +4,7 @@
  *   is) can give the canary its share. Bounded by its duration (cmdline ticks=M million TSC
  *   ticks) so the run ends: then it checks IF is still 0 and PASS.
  * expect: contained
+ * smp: pin=1
  */
 #include "flood.h"
 

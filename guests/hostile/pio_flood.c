@@ -3,6 +3,7 @@
  *   time; the loop runs until its duration (cmdline ticks=M million TSC ticks), then PASS. Every
  *   access exits (Matryoshka's I/O bitmaps trap all ports) and is charged to this VM.
  * expect: contained
+ * smp: pin=1
  */
 #include "flood.h"
 

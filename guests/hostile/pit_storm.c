@@ -6,6 +6,7 @@
  * interrupt is taken merge into one (an edge-triggered request is one IRR bit), so the guest
  * sees a steady stream, never more interrupts than periods.
  * expect: contained
+ * smp: pin=1
  * As in interrupt_storm, a storm this fast may starve the interrupted code (an interrupt is due
  * at every IRET): the handler EOIs and counts until STORM_INTERRUPTS, then masks the pin and
  * stops the counter, and the main code gets its CPU back. Checks: the storm delivered them all,

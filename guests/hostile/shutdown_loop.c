@@ -11,6 +11,7 @@
  *   a fault runs: if it does, the guest prints FAIL.
  * expect: ended ^triple fault: triple fault at RIP
  * run: vcpus=4
+ * smp: pin=0-1
  */
 #include "vcpus.h"
 

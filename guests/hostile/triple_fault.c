@@ -3,6 +3,7 @@
  *   the CPU enters shutdown (SDM Vol. 3A 6.15, interrupt 8); a PC then resets, a hypervisor ends
  *   the VM. Nothing after the int3 runs: if it does, the guest prints FAIL.
  * expect: ended ^triple fault: triple fault at RIP
+ * smp: pin=1
  */
 #include "guest.h"
 

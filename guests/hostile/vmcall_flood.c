@@ -4,6 +4,7 @@
  *   every time; the loop runs until its duration (cmdline ticks=M million TSC ticks), then PASS.
  *   Natively the #UD is a SKIP.
  * expect: contained
+ * smp: pin=1
  */
 #include "flood.h"
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The hostile-guest catalogue, part 4 of 4 (lib.sh hostile_catalogue_part; tools/test-hostile).
+# The hostile-guest catalogue, part 4 of 4 on 1 CPU (lib.sh hostile_catalogue_part; tools/test-hostile).
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
-hostile_catalogue_part 4 4
+hostile_catalogue_part 4 4 1
 pass

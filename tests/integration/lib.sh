@@ -43,14 +43,15 @@ expect_match() {
     grep -qE -- "$1" "$LOG" || fail "no line matching /$1/"
 }
 
-# hostile_catalogue_part K N: part K of N of the hostile-guest catalogue (every N-th scenario of
-# guests/hostile/ in name order from the K-th, so a new scenario joins a part by itself) beside
-# the canary VM, through tools/test-hostile --check: each scenario is contained as it declares,
-# the hypervisor never panics, the canary's work is complete and correct. Its table (with the
-# canary's CPU share, a figure that is not checked: tests never depend on timing) is in $LOG.
+# hostile_catalogue_part K N CPUS: part K of N of the hostile-guest catalogue's runs on CPUS Bochs
+# CPUs (every N-th run in name order from the K-th, so a new scenario joins a part by itself)
+# beside the canary VM, through tools/test-hostile --check: each scenario is contained as it
+# declares, the hypervisor never panics, the canary's work is complete and correct. Its table
+# (with the canary's CPU share, a figure that is not checked: tests never depend on timing) is
+# in $LOG.
 hostile_catalogue_part() {
     LOG=$ROOT/build/logs/test-$TEST.log
-    "$ROOT/tools/test-hostile" --check --jobs 1 --shard "$1/$2" --timeout "$TIMEOUT" >"$LOG" 2>&1 ||
+    "$ROOT/tools/test-hostile" --check --jobs 1 --cpus "$3" --shard "$1/$2" --timeout "$TIMEOUT" >"$LOG" 2>&1 ||
         fail "$(grep -E '^test-hostile: ' "$LOG" | grep -v ': ok, ' | head -n 3 | tr '\n' ' ')"
 }
 

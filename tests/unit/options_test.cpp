@@ -217,10 +217,11 @@ TEST(Options, SelfTest)
     EXPECT_EQ(parse("selftest=fault-boot-cpu").options.selftest, boot::SelfTest::fault_boot_cpu);
     EXPECT_EQ(parse("selftest=stack-overflow").options.selftest, boot::SelfTest::stack_overflow);
     EXPECT_EQ(parse("selftest=hang-ap").options.selftest, boot::SelfTest::hang_ap);
+    EXPECT_EQ(parse("selftest=smap").options.selftest, boot::SelfTest::smap);
     EXPECT_EQ(parse("selftest=fault-ap selftest=none").options.selftest, boot::SelfTest::none);
     for (const char* value : {"fault", "FAULT-AP", "1"}) {
         auto p = parse(std::string("selftest=") + value);
-        expect_one(p.result, Kind::bad_value, "selftest", value, "none, fault-ap, fault-boot-cpu, stack-overflow, or hang-ap");
+        expect_one(p.result, Kind::bad_value, "selftest", value, "none, fault-ap, fault-boot-cpu, stack-overflow, hang-ap, or smap");
         EXPECT_EQ(p.options.selftest, boot::SelfTest::none);
     }
 }

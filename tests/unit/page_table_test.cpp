@@ -346,11 +346,11 @@ TEST(PageTable, X86EntryBitsExact)
     EXPECT_EQ(raw_leaf(pt, m, 0x3000), 0x8000'0000'fee0'001bu);   // NX PCD PWT RW P
     EXPECT_EQ(raw_leaf(pt, m, 0x20'0000), 0x0000'0000'4000'0089u); // PS PWT P
     EXPECT_EQ(raw_leaf(pt, m, 0x4000'0000), 0x8000'0001'c000'009bu); // NX PS PCD PWT RW P
-    // Intermediate entries: P|RW only, exact table address.
+    // Intermediate entries: P|RW|U/S only (the leaf decides), exact table address.
     uint64_t pml4e = raw_entry(pt, m, 0x1000, 4);
     uint64_t pdpte = raw_entry(pt, m, 0x1000, 3);
-    EXPECT_EQ(pml4e & 0xfff0'0000'0000'0fffu, 0x3u);
-    EXPECT_EQ(pdpte & 0xfff0'0000'0000'0fffu, 0x3u);
+    EXPECT_EQ(pml4e & 0xfff0'0000'0000'0fffu, 0x7u);
+    EXPECT_EQ(pdpte & 0xfff0'0000'0000'0fffu, 0x7u);
     EXPECT_TRUE(m.owns(pml4e & X86Format::kAddress));
     EXPECT_TRUE(m.owns(pdpte & X86Format::kAddress));
     EXPECT_NE(pml4e & X86Format::kAddress, pt.root());
@@ -647,3 +647,21 @@ TEST(PageTable, MatchesReferenceModel)
 }
 
 } // namespace
+
+// U/S: every intermediate entry allows CPL 3 (the walk ANDs them, SDM Vol. 3A 4.6), so only a
+// leaf mapped with Access::user is user-accessible; EPT has no such bit and refuses it.
+TEST(PageTable, UserAccessibleOnlyWhereTheLeafSaysSo)
+{
+    FakeMemory m;
+    X86Table pt(X86Format{}, m);
+    ASSERT_TRUE(pt.init());
+    constexpr Access kUserRw{.read = true, .write = true, .user = true};
+    ASSERT_TRUE(pt.map(0x1000, 0x5000, kPage, kUserRw));
+    ASSERT_TRUE(pt.map(0x2000, 0x6000, kPage, kRw));
+    EXPECT_EQ(walk(pt, 0x1234), (Translation{true, 0x5234, kUserRw, 1}));
+    EXPECT_EQ(walk(pt, 0x2234), (Translation{true, 0x6234, kRw, 1}));
+    EXPECT_TRUE(raw_leaf(pt, m, 0x1000) & X86Format::kUser);
+    EXPECT_FALSE(raw_leaf(pt, m, 0x2000) & X86Format::kUser);
+    EXPECT_TRUE(X86Format{}.table_entry(0x3000) & X86Format::kUser);
+    EXPECT_FALSE(ept::EptFormat{}.encodable(kUserRw));
+}
