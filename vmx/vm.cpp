@@ -67,14 +67,17 @@ const char* load_linux(Vm& vm, const guest_config::Guest& guest, const guest_acp
     }
     request.acpi_rsdp = acpi.rsdp_address;
     request.guest_name = Str(vm.name);
+    request.entry = guest.config.entry;
     linux_boot::LoadResult loaded{};
     if (!linux_boot::load_bzimage(request, loaded, error, size)) return error;
-    vm.start = vmx::linux64_start_state(vmx::platform().msrs, loaded.entry, loaded.cr3, loaded.gdt_base,
-                                        loaded.gdt_limit);
+    const vmx::CapabilityMsrs& caps = vmx::platform().msrs;
+    vm.start = loaded.long_mode
+                   ? vmx::linux64_start_state(caps, loaded.entry, loaded.cr3, loaded.gdt_base, loaded.gdt_limit)
+                   : vmx::linux32_start_state(caps, uint32_t(loaded.entry), loaded.gdt_base, loaded.gdt_limit);
     vm.start_rsi = loaded.zero_page;
-    console::info("vm {}: Linux boot protocol {}.{}, kernel at {:#x}, initrd {} at {:#x}", vm.name,
-                  loaded.version >> 8, loaded.version & 0xff, loaded.kernel_start, Bytes{request.initrd_size},
-                  loaded.initrd_start);
+    console::info("vm {}: Linux boot protocol {}.{}, {}-bit entry, kernel at {:#x}, initrd {} at {:#x}", vm.name,
+                  loaded.version >> 8, loaded.version & 0xff, loaded.long_mode ? 64 : 32, loaded.kernel_start,
+                  Bytes{request.initrd_size}, loaded.initrd_start);
     return nullptr;
 }
 
