@@ -15,6 +15,7 @@
 #include "vmx/scheduling.hpp"
 #include "vmx/slice_timer.hpp"
 #include "vmx/vm.hpp"
+#include "vmx/vm_reset.hpp"
 #include "vmx/vmcs.hpp"
 #include "vmx/vmcs_setup.hpp"
 #include "vmx/vmx_root.hpp"
@@ -66,6 +67,8 @@ bool make_current(PerCpu& cpu, Vcpu& vcpu)
     }
     cpu.current_vmcs = vcpu.vmcs;
     vcpu.last_cpu = &cpu;
+    // A fresh VMCS (boot, SIPI, reset): what this CPU cached under the VPID is the old guest's.
+    vcpu_switch::flush_guest_tlb(vcpu);
     vcpu.vmcs_ready = true;
     vcpu.launched = false;
     if (vmx::platform().controls.proc2.value & vmx::proc2::pause_loop_exiting)
@@ -199,7 +202,7 @@ void block(PerCpu& cpu, Vcpu& vcpu, uint64_t now)
     // A sender posts, then wakes only what it sees blocked (vmx/ipi.cpp); a post that raced with
     // the block is seen here instead.
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
-    if (ipi::pending(vcpu)) s.wake(vcpu.entity, now);
+    if (ipi::pending(vcpu) || vm_reset::pending(vcpu)) s.wake(vcpu.entity, now);
 }
 
 // The adaptive pause-loop window (kPleWindowMin) and the scheduler's verdict: true when the vCPU
@@ -228,6 +231,11 @@ void run_slice(PerCpu& cpu, Vcpu& vcpu, uint64_t deadline)
     for (;;) {
         if (cpu.index == 0) debug_keys::poll();
         if (vms::ended(*vcpu.vm)) return;  // vms::end has ended its entity
+        switch (vm_reset::take(cpu, vcpu)) {
+        case vm_reset::Step::run: break;
+        case vm_reset::Step::block: return block(cpu, vcpu, cpu::rdtsc());
+        case vm_reset::Step::yield: return s.yield(vcpu.entity, cpu::rdtsc());
+        }
         // Loaded (resident) before the mailbox is drained: see vcpu_switch::load.
         if (!make_current(cpu, vcpu)) return;
         vm_devices::update_timers(*vcpu.vm, cpu::rdtsc());  // may post the PIT's interrupt
