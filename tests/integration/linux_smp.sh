@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Linux with 2 vCPUs: the application processor comes up through INIT-SIPI-SIPI to the vLAPIC and
 # Linux's real-mode trampoline, and the workload runs one process per CPU. On 2 physical CPUs,
-# then both vCPUs on 1 (the scheduler time-slices them; no soft lockup or RCU stall may follow).
+# then both vCPUs on 1 (the scheduler time-slices them; no soft lockup or RCU stall may follow),
+# where Linux's /proc/stat must show the steal time the hypervisor published (MSR_KVM_STEAL_TIME).
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
 need_linux_guest
@@ -14,5 +15,7 @@ expect_line "matryoshka: exit status 0"
 boot 2on1 0 --emulator bochs --cpus 1 --mem 256 "linux,name=lx,mem=128M,vcpus=2"
 expect_match "^\[lx\] \[ *[0-9.]+\] smp: Brought up 1 node, 2 CPUs$"
 expect_linux_ran lx 2
+steal=$(sed -n 's/^\[lx\] matryoshka-linux: steal \([0-9]*\) ticks in \/proc\/stat$/\1/p' "$LOG")
+[[ -n $steal && $steal -gt 0 ]] || fail "no steal time in /proc/stat with 2 vCPUs on 1 CPU ('${steal:-no line}')"
 expect_line "matryoshka: exit status 0"
 pass
