@@ -17,7 +17,8 @@
 //      are parked, so that on one CPU the others get to park.
 //   3. vCPU 0, seeing all parked, reloads the VM and runs it from its start state.
 // Nothing of the old guest survives but the CMOS: a guest counts its boots there, as on a PC.
-// A guest that reboots for ever restarts for ever (as a PC does); max_restarts bounds it.
+// A guest that reboots for ever restarts for ever (as a PC does); max_restarts bounds it. A triple
+// fault still ends the VM (a PC's chipset would reset it): it is a guest bug to report, not a reboot.
 #pragma once
 #include "arch/percpu.hpp"
 #include "vmx/vm.hpp"
