@@ -94,7 +94,7 @@ all: $(BUILD)/matryoshka.elf $(BUILD)/matryoshka.iso
 HARDWARE_SRCS := boot/main.cpp lib/runtime.cpp $(wildcard arch/*.cpp) drivers/console.cpp drivers/serial.cpp \
     drivers/lapic.cpp drivers/pit.cpp drivers/power.cpp drivers/debug_keys.cpp drivers/host_rtc.cpp vmx/vmx_root.cpp vmx/vm_devices.cpp \
     vmx/ept.cpp vmx/events.cpp vmx/exit_dispatch.cpp vmx/vcpu_loop.cpp vmx/vmcs_setup.cpp vmx/vm.cpp \
-    vmx/interrupts.cpp vmx/hypercall.cpp vmx/guest_context.cpp vmx/vcpu_switch.cpp vmx/ipi.cpp vmx/scheduling.cpp vmx/slice_timer.cpp vmx/kvm_pv.cpp \
+    vmx/interrupts.cpp vmx/hypercall.cpp vmx/guest_context.cpp vmx/vcpu_switch.cpp vmx/ipi.cpp vmx/scheduling.cpp vmx/slice_timer.cpp vmx/kvm_pv.cpp vmx/vm_reset.cpp \
     $(filter-out vmx/exit_reason.cpp,$(wildcard vmx/exit_*.cpp))
 # tools/sim/ (the scheduling simulator's engine, tools/schedsim) is host-only and links in too:
 # the policies' unit tests run through its deterministic machine.

@@ -606,6 +606,17 @@ StartState linux64_start_state(const CapabilityMsrs& caps, uint64_t entry, uint6
     return s;
 }
 
+StartState linux32_start_state(const CapabilityMsrs& caps, uint32_t entry, uint64_t gdt_base, uint16_t gdt_limit)
+{
+    StartState s = multiboot_start_state(caps, entry);
+    GuestState& g = s.guest;
+    g.cs.selector = 0x10;
+    g.ss.selector = g.ds.selector = g.es.selector = g.fs.selector = g.gs.selector = 0x18;
+    g.gdtr_base = gdt_base;
+    g.gdtr_limit = gdt_limit;
+    return s;
+}
+
 StartState reset_start_state(const CapabilityMsrs& caps) { return real_mode_state(caps, 0xf000, 0xffff0000, 0xfff0); }
 
 StartState sipi_start_state(const CapabilityMsrs& caps, uint8_t vector)

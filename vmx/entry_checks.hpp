@@ -108,6 +108,11 @@ StartState multiboot_start_state(const CapabilityMsrs& caps, uint32_t entry);
 // "IA-32e mode guest" entry control follows from EFER.LMA.
 StartState linux64_start_state(const CapabilityMsrs& caps, uint64_t entry, uint64_t cr3, uint64_t gdt_base,
                                uint16_t gdt_limit);
+// Linux's 32-bit boot protocol (boot.rst "32-bit BOOT PROTOCOL"): protected mode with paging off
+// (CR0 = PE|ET), the loader's GDT at `gdt_base` loaded, CS = __BOOT_CS 0x10 (flat 32-bit, AR
+// 0xc09b), DS = ES = SS = FS = GS = __BOOT_DS 0x18, EFLAGS 0x2 with IF clear. The caller puts
+// the zero page in ESI (EBP, EDI and EBX stay 0).
+StartState linux32_start_state(const CapabilityMsrs& caps, uint32_t entry, uint64_t gdt_base, uint16_t gdt_limit);
 // The processor after RESET (SDM Vol. 3A 10.1.1 "Processor State After Reset", Table 10-1):
 // real mode at F000:FFF0 with CS base 0xffff0000, CR0 0x60000010, DR7 0x400. TR is a busy
 // 32-bit TSS (AR 0x8b) instead of the reset state's type, which VM entry does not accept.

@@ -100,6 +100,30 @@ bool parse_cap(Str value, ModuleLine& out)
     return true;
 }
 
+bool parse_on_reboot(Str value, ModuleLine& out)
+{
+    if (value == Str("end")) out.guest.on_reboot = OnReboot::end;
+    else if (value == Str("restart")) out.guest.on_reboot = OnReboot::restart;
+    else return false;
+    return true;
+}
+
+bool parse_max_restarts(Str value, ModuleLine& out)
+{
+    uint64_t count;
+    if (!parse_u64(value, count) || count < 1 || count > kMaxRestarts) return false;
+    out.guest.max_restarts = uint32_t(count);
+    return true;
+}
+
+bool parse_entry(Str value, ModuleLine& out)
+{
+    if (value == Str("64")) out.guest.entry = LinuxEntry::bits64;
+    else if (value == Str("32")) out.guest.entry = LinuxEntry::bits32;
+    else return false;
+    return true;
+}
+
 bool parse_cpu(Str text, uint64_t& cpu) { return parse_u64(text, cpu) && cpu < kPinCpus; }
 
 // A comma list of CPUs and ranges: "3", "0-1,3". Overlaps and repeats are harmless; an empty item
@@ -150,6 +174,9 @@ constexpr KeySpec kKeys[] = {
     {"weight", "a weight from 1 to 65535", kGuestLine, false, parse_weight},
     {"cap", "a percentage of one CPU from 1 to 6400", kGuestLine, false, parse_cap},
     {"pin", "CPU numbers from 0 to 63 and ranges, like 0-1,3", kGuestLine, false, parse_pin},
+    {"on_reboot", "end or restart", kGuestLine, false, parse_on_reboot},
+    {"max_restarts", "a restart count from 1 to 65535", kGuestLine, false, parse_max_restarts},
+    {"entry", "64 or 32 (the Linux boot protocol's entry)", kGuestLine, false, parse_entry},
     {"for", "the name of a guest", kFileLine, false, parse_for},
 };
 constexpr size_t kKeyCount = sizeof kKeys / sizeof kKeys[0];
@@ -259,6 +286,10 @@ bool parse_module_line(Str line, size_t module_index, ModuleLine& out, char* err
                         word.key, spec->expected);
     }
 
+    if (out.guest.entry != LinuxEntry::automatic && out.guest.kind != Kind::linux)
+        return fail(error, error_size, module_index, path, "entry= applies to kind=linux guests only");
+    if (out.guest.max_restarts && out.guest.on_reboot != OnReboot::restart)
+        return fail(error, error_size, module_index, path, "max_restarts= needs on_reboot=restart");
     if (out.is_file || out.guest.name[0]) return true;
     if (path.empty())
         return fail(error, error_size, module_index, path, "no name= and no file path to take the guest's name from");

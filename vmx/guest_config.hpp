@@ -22,6 +22,13 @@
 //            of one pCPU (cap=150: one and a half pCPUs' worth); default: no cap
 //   pin=     the pCPUs the VM's vCPUs may run on: CPU numbers 0..63 and ranges, comma-separated,
 //            e.g. 0-1,3; default: any
+//   on_reboot= end (default): a guest that resets its machine (0xCF9, the 8042, ACPI reset)
+//            ends with reason reboot; restart: it starts again from its images, as a PC reset
+//            does (vmx/vm_reset.hpp)
+//   max_restarts= 1..65535, with on_reboot=restart: the reboot after that many restarts ends
+//            the VM instead; default: no limit
+//   entry=   64 or 32, kind=linux only: the boot protocol's 64-bit or 32-bit entry; default 64
+//            when the kernel has one (XLF_KERNEL_64), else 32
 //   for=     makes the line a file for the named guest; only cmdline= may accompany it
 //
 // Errors are precise texts naming the module by its 1-based position in the module list (the
@@ -37,6 +44,8 @@
 namespace guest_config {
 
 enum class Kind : uint8_t { multiboot, realmode, linux };
+enum class OnReboot : uint8_t { end, restart };
+enum class LinuxEntry : uint8_t { automatic, bits64, bits32 };
 
 constexpr size_t kMaxNameLength = 31;
 constexpr uint64_t kDefaultMemoryBytes = 32ull << 20;
@@ -46,6 +55,7 @@ constexpr uint32_t kDefaultWeight = 256; // as Xen's credit scheduler
 constexpr uint32_t kMaxWeight = 65535;
 constexpr uint32_t kMaxCapPercent = 6400; // 64 vCPUs, each a whole pCPU
 constexpr uint32_t kPinCpus = 64;         // pin= CPU numbers are below this: pin_mask is one word
+constexpr uint32_t kMaxRestarts = 65535;
 
 // Str fields view the module line: keep GRUB's boot information mapped while they are used.
 struct GuestConfig {
@@ -58,6 +68,9 @@ struct GuestConfig {
     uint32_t weight;      // 1..kMaxWeight
     uint32_t cap_percent; // 0: no cap
     uint64_t pin_mask;    // bit n: may run on pCPU n; 0: any pCPU
+    OnReboot on_reboot;
+    uint32_t max_restarts; // 0: no limit
+    LinuxEntry entry;      // kind=linux
 };
 
 struct FileConfig {

@@ -10,18 +10,6 @@ namespace {
 
 using vlapic::DeliveryMode, vlapic::Shorthand;
 
-void kick(Vcpu& target)
-{
-    // A CPU running the target in guest mode exits on the host interrupt; one in the vCPU loop
-    // drains the mailbox before its next entry anyway, and the interrupt then costs at most one
-    // spurious exit. The post was a locked operation, so this load is ordered after it and the
-    // target's CPU stores resident_on before it drains (vcpu_switch::load).
-    PerCpu* cpu = __atomic_load_n(&target.resident_on, __ATOMIC_SEQ_CST);
-    if (cpu && cpu != &this_cpu()) lapic::send_fixed(cpu->apic_id, kKickVector);
-    // A halted (or SIPI-waiting) vCPU is off every run queue until someone wakes it.
-    scheduling::wake(target);
-}
-
 void post(Vcpu& target, const vlapic::IpiRequest& r)
 {
     switch (r.delivery_mode) {
@@ -105,6 +93,18 @@ void level_eoi(void* context, uint8_t vector)
     Vm& vm = *static_cast<Vcpu*>(context)->vm;
     SpinlockGuard guard(vm.devices_lock);
     vm.devices.ioapic.eoi(vector);
+}
+
+void kick(Vcpu& target)
+{
+    // A CPU running the target in guest mode exits on the host interrupt; one in the vCPU loop
+    // drains the mailbox before its next entry anyway, and the interrupt then costs at most one
+    // spurious exit. The post was a locked operation, so this load is ordered after it and the
+    // target's CPU stores resident_on before it drains (vcpu_switch::load).
+    PerCpu* cpu = __atomic_load_n(&target.resident_on, __ATOMIC_SEQ_CST);
+    if (cpu && cpu != &this_cpu()) lapic::send_fixed(cpu->apic_id, kKickVector);
+    // A halted (or SIPI-waiting) vCPU is off every run queue until someone wakes it.
+    scheduling::wake(target);
 }
 
 bool pending(const Vcpu& vcpu)

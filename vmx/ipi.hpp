@@ -22,6 +22,10 @@ void deliver_message(Vm& vm, const ioapic::Message& message);
 // The vLAPIC's level_eoi callback (context: the Vcpu): the EOI goes to the I/O APIC.
 void level_eoi(void* vcpu, uint8_t vector);
 
+// Makes `target` look at its mailbox (and its VM's state) soon: a host IPI to the CPU running it,
+// or a wake-up through the scheduler when it is blocked.
+void kick(Vcpu& target);
+
 // Anything posted and not yet taken (vectors, NMI, INIT, SIPI): checked after a vCPU blocks, so
 // a post that raced with the block still wakes it.
 bool pending(const Vcpu& vcpu);

@@ -15,8 +15,9 @@ constexpr uint64_t kSectorBytes = 512;
 constexpr uint8_t kDefaultSetupSects = 4;  // boot.rst: "If this field is 0, the real value is 4"
 constexpr size_t kHeaderEndLimit = 0x290;   // boot_params: the setup header ends before edd_mbr_sig_buffer
 // Flat 4 GiB descriptors (SDM Vol. 3A 3.4.5): 64-bit code (L=1, D=0, type 0xb: execute/read,
-// accessed) and data (D/B=1, type 3: read/write, accessed), DPL 0, G=1.
-constexpr uint64_t kCode64Descriptor = 0x00af9b000000ffffull, kDataDescriptor = 0x00cf93000000ffffull;
+// accessed), 32-bit code (L=0, D=1) and data (D/B=1, type 3: read/write, accessed), DPL 0, G=1.
+constexpr uint64_t kCode64Descriptor = 0x00af9b000000ffffull, kCode32Descriptor = 0x00cf9b000000ffffull,
+                   kDataDescriptor = 0x00cf93000000ffffull;
 constexpr uint64_t kPresent = 1, kWritable = 2, kLargePageBit = 0x80;
 
 constexpr uint64_t align_up(uint64_t value, uint64_t align) { return (value + align - 1) & ~(align - 1); }
@@ -41,6 +42,7 @@ private:
     bool parse_header();
     bool place_kernel();
     bool place_initrd();
+    void write_identity_tables() const;
     void write_boot_structures() const;
     void write_zero_page(uint8_t* zero_page) const;
 
@@ -55,6 +57,7 @@ private:
     uint16_t version_ = 0;
     uint32_t init_size_ = 0, alignment_ = 0, initrd_addr_max_ = 0, cmdline_size_ = 0;
     bool relocatable_ = false;
+    bool long_mode_ = false;
     uint64_t pref_address_ = 0;
     uint64_t load_ = 0, initrd_ = 0;
 };
@@ -66,7 +69,7 @@ bool Loader::parse_header()
         return fail("not a Linux bzImage (no boot_flag 0xAA55 and \"HdrS\" setup header at 0x1fe/0x202)");
     version_ = read_u16(image_ + hdr::version);
     if (version_ < kMinVersion)
-        return fail("Linux boot protocol {}.{} is too old (need 2.12 or later for the 64-bit entry)", version_ >> 8,
+        return fail("Linux boot protocol {}.{} is too old (need 2.12 or later: xloadflags)", version_ >> 8,
                     version_ & 0xff);
     header_end_ = hdr::header + image_[hdr::jump + 1];  // boot.rst: 0x202 + the jump's offset byte
     if (header_end_ <= hdr::init_size + 4 || header_end_ > kHeaderEndLimit)
@@ -83,8 +86,11 @@ bool Loader::parse_header()
         return fail("syssize says {} bytes of protected-mode kernel, the file has {} after the setup", syssize_bytes,
                     kernel_bytes_);
     if (!(image_[hdr::loadflags] & kLoadedHigh)) return fail("a zImage (loadflags LOADED_HIGH clear): only bzImages load");
-    if (!(read_u16(image_ + hdr::xloadflags) & kXlfKernel64))
-        return fail("no 64-bit entry point (xloadflags XLF_KERNEL_64 clear): a 32-bit kernel");
+    bool has_entry64 = read_u16(image_ + hdr::xloadflags) & kXlfKernel64;
+    if (req_.entry == guest_config::LinuxEntry::bits64 && !has_entry64)
+        return fail("no 64-bit entry point (xloadflags XLF_KERNEL_64 clear): a 32-bit kernel (use entry=32)");
+    long_mode_ = req_.entry == guest_config::LinuxEntry::bits64 ||
+                 (req_.entry == guest_config::LinuxEntry::automatic && has_entry64);
     init_size_ = read_u32(image_ + hdr::init_size);
     if (init_size_ < kernel_bytes_)
         return fail("init_size {:#x} is smaller than the {:#x}-byte protected-mode kernel", init_size_, kernel_bytes_);
@@ -145,6 +151,7 @@ void Loader::write_zero_page(uint8_t* zp) const
     for (size_t i = 0; i < zero_page::size; ++i) zp[i] = 0;
     for (size_t i = hdr::setup_sects; i < header_end_; ++i) zp[i] = image_[i];
     zp[hdr::type_of_loader] = kTypeOfLoaderUndefined;
+    write_u32(zp + hdr::code32_start, uint32_t(load_));
     write_u32(zp + hdr::cmd_line_ptr, uint32_t(kCmdlineBase));
     write_u32(zp + zero_page::ext_cmd_line_ptr, uint32_t(kCmdlineBase >> 32));
     write_u32(zp + hdr::ramdisk_image, uint32_t(initrd_));
@@ -161,17 +168,11 @@ void Loader::write_zero_page(uint8_t* zp) const
     }
 }
 
-void Loader::write_boot_structures() const
+// PML4 -> one PDPT -> four page directories of 2 MiB pages: the identity map of [0, 4 GiB).
+void Loader::write_identity_tables() const
 {
-    const GuestRam& ram = req_.ram;
-    uint8_t* gdt = ram.at(kGdtBase, kPage);
-    for (size_t i = 0; i < kPage; ++i) gdt[i] = 0;
-    write_u64(gdt + kBootCs, kCode64Descriptor);
-    write_u64(gdt + kBootDs, kDataDescriptor);
-
-    // PML4 -> one PDPT -> four page directories of 2 MiB pages: the identity map of [0, 4 GiB).
     constexpr uint64_t directories = kIdentityMapBytes >> 30;
-    uint8_t* tables = ram.at(kPageTableBase, (2 + directories) * kPage);
+    uint8_t* tables = req_.ram.at(kPageTableBase, (2 + directories) * kPage);
     for (size_t i = 0; i < (2 + directories) * kPage; ++i) tables[i] = 0;
     uint64_t pdpt = kPageTableBase + kPage, first_directory = pdpt + kPage;
     write_u64(tables, pdpt | kPresent | kWritable);
@@ -181,6 +182,16 @@ void Loader::write_boot_structures() const
             write_u64(tables + 2 * kPage + d * kPage + e * 8,
                       ((d << 30) + e * kLargePage) | kPresent | kWritable | kLargePageBit);
     }
+}
+
+void Loader::write_boot_structures() const
+{
+    const GuestRam& ram = req_.ram;
+    uint8_t* gdt = ram.at(kGdtBase, kPage);
+    for (size_t i = 0; i < kPage; ++i) gdt[i] = 0;
+    write_u64(gdt + kBootCs, long_mode_ ? kCode64Descriptor : kCode32Descriptor);
+    write_u64(gdt + kBootDs, kDataDescriptor);
+    if (long_mode_) write_identity_tables();
 
     write_zero_page(ram.at(kZeroPage, zero_page::size));
     uint8_t* cmdline = ram.at(kCmdlineBase, req_.cmdline.size + 1);
@@ -211,9 +222,10 @@ bool Loader::run(LoadResult& out)
         return fail("low RAM [{:#x}, {:#x}) for the boot structures is missing", kGdtBase, kCmdlineBase + kPage);
     write_boot_structures();
     out = LoadResult{};
-    out.entry = load_ + kEntry64Offset;
+    out.long_mode = long_mode_;
+    out.entry = long_mode_ ? load_ + kEntry64Offset : load_;
     out.zero_page = kZeroPage;
-    out.cr3 = kPageTableBase;
+    out.cr3 = long_mode_ ? kPageTableBase : 0;
     out.gdt_base = kGdtBase;
     out.gdt_limit = kGdtLimit;
     out.version = version_;

@@ -1,16 +1,20 @@
-// Loads a Linux bzImage into a guest's RAM the way a boot loader using the 64-bit boot protocol
-// does (Linux Documentation/arch/x86/boot.rst, "The Linux/x86 Boot Protocol"), kind=linux guests.
+// Loads a Linux bzImage into a guest's RAM the way a boot loader using the 64-bit or the 32-bit
+// boot protocol does (Linux Documentation/arch/x86/boot.rst, "The Linux/x86 Boot Protocol"),
+// kind=linux guests.
 //
 // Accepted images: the real-mode setup (boot sector and setup_sects sectors, 4 when the field is
 // 0) followed by the protected-mode kernel, with boot_flag 0xAA55 and "HdrS" in the setup
 // header, protocol 2.12 or later (xloadflags, the first to say whether a 64-bit entry exists),
-// LOADED_HIGH set (a bzImage, not a zImage), XLF_KERNEL_64 set, syssize and init_size that agree
-// with the file, and a kernel_alignment that is a power of two when the kernel is relocatable.
+// LOADED_HIGH set (a bzImage, not a zImage), XLF_KERNEL_64 set for the 64-bit entry, syssize and
+// init_size that agree with the file, and a kernel_alignment that is a power of two when the
+// kernel is relocatable.
 //
 // Placement, in guest RAM laid out by guest_memory::build_layout(ram.size, 0):
-//   0x1000            the boot GDT: __BOOT_CS (0x10) a flat 64-bit code segment, __BOOT_DS (0x18)
-//                     a flat data segment, as boot.rst's 64-bit protocol asks
-//   0x2000..0x7fff    identity page tables for [0, 4 GiB) with 2 MiB pages (PML4, PDPT, 4 PDs)
+//   0x1000            the boot GDT: __BOOT_CS (0x10) a flat code segment (64-bit for the 64-bit
+//                     entry, 32-bit for the 32-bit one), __BOOT_DS (0x18) a flat data segment, as
+//                     boot.rst asks of both protocols
+//   0x2000..0x7fff    64-bit entry only: identity page tables for [0, 4 GiB) with 2 MiB pages
+//                     (PML4, PDPT, 4 PDs)
 //   0x8000            the zero page (struct boot_params): the image's setup header, e820 map
 //                     (the layout's regions), command line and initrd pointers, ACPI RSDP
 //   0x9000            the command line (at most cmdline_size - 1 bytes)
@@ -23,14 +27,19 @@
 // low memory, so these pages only need to live until the kernel's own page tables are loaded.
 // Nothing is written to guest RAM unless the whole load is valid.
 //
-// The vCPU starts at the 64-bit entry, load address + 0x200, in long mode with the page tables
-// and GDT above, CS = 0x10, DS = ES = SS = 0x18, interrupts off, RSI = the zero page.
+// 64-bit entry: the vCPU starts at load address + 0x200 in long mode with the page tables and
+// GDT above, CS = 0x10, DS = ES = SS = 0x18, interrupts off, RSI = the zero page.
+// 32-bit entry (boot.rst "32-bit BOOT PROTOCOL"): at code32_start, which the loader sets to the
+// load address, in protected mode with paging off, the same selectors, interrupts off, ESI = the
+// zero page and EBP = EDI = EBX = 0. Which one: LoadRequest::entry; automatic takes the 64-bit
+// entry when the kernel has one (a 64-bit kernel), else the 32-bit one (a 32-bit kernel).
 // Hardware-independent.
 #pragma once
 #include <cstddef>
 #include <cstdint>
 
 #include "lib/str.hpp"
+#include "vmx/guest_config.hpp"
 #include "vmx/guest_ram.hpp"
 
 namespace linux_boot {
@@ -38,7 +47,7 @@ namespace linux_boot {
 // boot.rst "THE REAL-MODE KERNEL HEADER": offsets into the image and into boot_params.
 namespace hdr {
 constexpr size_t setup_sects = 0x1f1, syssize = 0x1f4, boot_flag = 0x1fe, jump = 0x200, header = 0x202,
-                 version = 0x206, type_of_loader = 0x210, loadflags = 0x211, ramdisk_image = 0x218,
+                 version = 0x206, type_of_loader = 0x210, loadflags = 0x211, code32_start = 0x214, ramdisk_image = 0x218,
                  ramdisk_size = 0x21c, cmd_line_ptr = 0x228, initrd_addr_max = 0x22c, kernel_alignment = 0x230,
                  relocatable_kernel = 0x234, xloadflags = 0x236, cmdline_size = 0x238, pref_address = 0x258,
                  init_size = 0x260;
@@ -71,12 +80,14 @@ struct LoadRequest {
     size_t initrd_size = 0;
     uint64_t acpi_rsdp = 0; // guest-physical address of the RSDP, 0 if none
     Str guest_name;         // errors start with "guest '<name>': " when not empty
+    guest_config::LinuxEntry entry = guest_config::LinuxEntry::automatic;
 };
 
 struct LoadResult {
-    uint64_t entry;     // the 64-bit entry: kernel_start + 0x200
+    bool long_mode;     // the 64-bit entry was taken, else the 32-bit one
+    uint64_t entry;     // 64-bit: kernel_start + 0x200; 32-bit: kernel_start (code32_start)
     uint64_t zero_page; // for RSI
-    uint64_t cr3;       // the identity page tables' PML4
+    uint64_t cr3;       // 64-bit: the identity page tables' PML4; 32-bit: 0 (paging off)
     uint64_t gdt_base;
     uint16_t gdt_limit;
     uint16_t version;   // the image's boot protocol version, e.g. 0x020f

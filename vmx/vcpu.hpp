@@ -68,6 +68,7 @@ struct Vcpu {
     uint32_t processor_controls = 0;  // cached: interrupt-window exiting toggles per entry
     ReexecutionLimit reexecution;   // of instructions that do not match their EPT violation
     PendingEvent event{};
+    uint32_t reset_generation = 0;  // the VM's last reset this vCPU took (vm_reset)
     // Posted by other vCPUs (vmx/ipi.cpp), taken by this vCPU's own CPU.
     uint64_t posted_vectors[4]{};
     uint64_t posted_level[4]{};  // of those, the level-triggered ones (from the I/O APIC)
@@ -77,6 +78,7 @@ struct Vcpu {
     vmx::StartState start{};  // the state the VMCS is set up with
     // Saved while another vCPU uses the physical CPU (vcpu_switch).
     ExtendedState* extended_state = nullptr;
+    uint32_t extended_state_bytes = 0;
     uint64_t xcr0 = 1;
     uint64_t xsave_mask = 0;  // every component the guest may enable (its CPUID leaf 0xD)
     uint64_t cr2 = 0;

@@ -15,6 +15,7 @@
 #include "vmx/scheduling.hpp"
 #include "vmx/slice_timer.hpp"
 #include "vmx/vm.hpp"
+#include "vmx/vm_reset.hpp"
 #include "vmx/vmcs.hpp"
 #include "vmx/vmcs_setup.hpp"
 #include "vmx/vmx_root.hpp"
@@ -67,6 +68,8 @@ bool make_current(PerCpu& cpu, Vcpu& vcpu)
     }
     cpu.current_vmcs = vcpu.vmcs;
     vcpu.last_cpu = &cpu;
+    // A fresh VMCS (boot, SIPI, reset): what this CPU cached under the VPID is the old guest's.
+    vcpu_switch::flush_guest_tlb(vcpu);
     vcpu.vmcs_ready = true;
     vcpu.launched = false;
     if (vmx::platform().controls.proc2.value & vmx::proc2::pause_loop_exiting)
@@ -212,7 +215,9 @@ void block(PerCpu& cpu, Vcpu& vcpu, uint64_t now)
     // vmx/hypercall.cpp); a post that raced with the block is seen here instead. A kick ends
     // only a HLT: one waiting for SIPI would wake for nothing, again and again.
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
-    if (ipi::pending(vcpu) || (halted && __atomic_load_n(&vcpu.pv.unhalted, __ATOMIC_SEQ_CST))) s.wake(vcpu.entity, now);
+    if (ipi::pending(vcpu) || vm_reset::pending(vcpu) ||
+        (halted && __atomic_load_n(&vcpu.pv.unhalted, __ATOMIC_SEQ_CST)))
+        s.wake(vcpu.entity, now);
 }
 
 // The adaptive pause-loop window (kPleWindowMin) and the scheduler's verdict: true when the vCPU
@@ -239,6 +244,11 @@ void run_slice(PerCpu& cpu, Vcpu& vcpu, uint64_t deadline)
     for (;;) {
         if (cpu.index == 0) debug_keys::poll();
         if (vms::ended(*vcpu.vm)) return;  // vms::end has ended its entity
+        switch (vm_reset::take(cpu, vcpu)) {
+        case vm_reset::Step::run: break;
+        case vm_reset::Step::block: return block(cpu, vcpu, cpu::rdtsc());
+        case vm_reset::Step::yield: return s.yield(vcpu.entity, cpu::rdtsc());
+        }
         // Loaded (resident) before the mailbox is drained: see vcpu_switch::load.
         if (!make_current(cpu, vcpu)) return;
         vm_devices::update_timers(*vcpu.vm, cpu::rdtsc());  // may post the PIT's interrupt

@@ -83,18 +83,26 @@ bool init(Vcpu& vcpu, FrameAllocator& frames)
     uint32_t bytes = has_xsave() ? cpu::cpuid(0xd, 0).ecx : kFxsaveBytes;
     uint64_t physical = frames.allocate((bytes + 4095) & ~4095ull);
     if (physical == FrameAllocator::kNone) return false;
-    auto* area = paging::phys_to_virt<uint8_t>(physical);
-    for (uint32_t i = 0; i < bytes; ++i) area[i] = 0;
+    vcpu.extended_state = paging::phys_to_virt<ExtendedState>(physical);
+    vcpu.extended_state_bytes = bytes;
+    if (has_xsave()) vcpu.xsave_mask = vmx::guest_xcr0_allowed(guest_cpuid::query(vcpu, 0xd, 0)) | kXcr0X87 | kXcr0Sse;
+    reset(vcpu);
+    return true;
+}
+
+void reset(Vcpu& vcpu)
+{
+    auto* area = reinterpret_cast<uint8_t*>(vcpu.extended_state);
+    for (uint32_t i = 0; i < vcpu.extended_state_bytes; ++i) area[i] = 0;
     // Legacy region: FCW and MXCSR at their initial values. With XSAVE the header's zero
     // XSTATE_BV makes XRSTOR load the initial state of every component anyway.
     area[0] = uint8_t(kX87ControlWordInit);
     area[1] = uint8_t(kX87ControlWordInit >> 8);
     for (int i = 0; i < 4; ++i) area[24 + i] = uint8_t(kMxcsrInit >> (8 * i));
-    vcpu.extended_state = reinterpret_cast<ExtendedState*>(area);
-    if (has_xsave()) vcpu.xsave_mask = vmx::guest_xcr0_allowed(guest_cpuid::query(vcpu, 0xd, 0)) | kXcr0X87 | kXcr0Sse;
     vcpu.xcr0 = kXcr0X87;
+    vcpu.cr2 = 0;
+    for (uint64_t& dr : vcpu.debug) dr = 0;
     vcpu.debug[4] = 0xffff0ff0;  // DR6's initial value (SDM Vol. 3B 18.2.3)
-    return true;
 }
 
 void unload(PerCpu& cpu)

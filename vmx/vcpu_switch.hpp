@@ -14,6 +14,9 @@ namespace vcpu_switch {
 // Allocates the vCPU's extended-state area (XSAVE size from CPUID leaf 0xD, or 512 bytes for
 // FXSAVE) holding the architectural initial state. False when out of memory.
 bool init(Vcpu& vcpu, FrameAllocator& frames);
+// Back to that initial state (x87/SSE/AVX, XCR0, CR2, debug registers): a reset. The vCPU must
+// not be loaded on any CPU.
+void reset(Vcpu& vcpu);
 
 // Takes the vCPU loaded on `cpu` (if any) off it: saves its registers and VMCLEARs its VMCS
 // (which any other CPU needs before it may load it, SDM Vol. 3C 25.11.1), then releases it.

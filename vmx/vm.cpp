@@ -65,14 +65,17 @@ const char* load_linux(Vm& vm, const guest_config::Guest& guest, const guest_acp
     }
     request.acpi_rsdp = acpi.rsdp_address;
     request.guest_name = Str(vm.name);
+    request.entry = guest.config.entry;
     linux_boot::LoadResult loaded{};
     if (!linux_boot::load_bzimage(request, loaded, error, size)) return error;
-    vm.start = vmx::linux64_start_state(vmx::platform().msrs, loaded.entry, loaded.cr3, loaded.gdt_base,
-                                        loaded.gdt_limit);
+    const vmx::CapabilityMsrs& caps = vmx::platform().msrs;
+    vm.start = loaded.long_mode
+                   ? vmx::linux64_start_state(caps, loaded.entry, loaded.cr3, loaded.gdt_base, loaded.gdt_limit)
+                   : vmx::linux32_start_state(caps, uint32_t(loaded.entry), loaded.gdt_base, loaded.gdt_limit);
     vm.start_rsi = loaded.zero_page;
-    console::info("vm {}: Linux boot protocol {}.{}, kernel at {:#x}, initrd {} at {:#x}", vm.name,
-                  loaded.version >> 8, loaded.version & 0xff, loaded.kernel_start, Bytes{request.initrd_size},
-                  loaded.initrd_start);
+    console::info("vm {}: Linux boot protocol {}.{}, {}-bit entry, kernel at {:#x}, initrd {} at {:#x}", vm.name,
+                  loaded.version >> 8, loaded.version & 0xff, loaded.long_mode ? 64 : 32, loaded.kernel_start,
+                  Bytes{request.initrd_size}, loaded.initrd_start);
     return nullptr;
 }
 
@@ -108,6 +111,12 @@ const char* load_guest(Vm& vm, const guest_config::Guest& guest, const guest_acp
     return nullptr;
 }
 
+vlapic::Vlapic power_on_lapic(Vcpu& vcpu)
+{
+    vlapic::Config apic{.apic_id = vcpu.index, .bsp = vcpu.index == 0, .tsc_per_bus_tick = 1, .phys_addr_bits = 39};
+    return vlapic::Vlapic(apic, vlapic::Callbacks{ipi::route, ipi::level_eoi, &vcpu});
+}
+
 bool create_vcpus(Vm& vm, const guest_config::Guest& guest, FrameAllocator& frames)
 {
     vm.vcpu_count = guest.config.vcpus;
@@ -117,29 +126,31 @@ bool create_vcpus(Vm& vm, const guest_config::Guest& guest, FrameAllocator& fram
     vm.vcpus = allocate_object<Vcpu>(frames, vm.vcpu_count);
     if (!vm.vcpus) return false;
     for (uint32_t i = 0; i < vm.vcpu_count; ++i) {
-        vlapic::Config apic{.apic_id = i, .bsp = i == 0, .tsc_per_bus_tick = 1, .phys_addr_bits = 39};
-        Vcpu* vcpu = new (&vm.vcpus[i]) Vcpu(&vm, i, apic, vlapic::Callbacks{ipi::route, ipi::level_eoi, &vm.vcpus[i]});
+        Vcpu* vcpu = new (&vm.vcpus[i]) Vcpu(&vm, i, vlapic::Config{.apic_id = i}, vlapic::Callbacks{});
         vcpu->vmcs = frames.allocate(4096);
         if (vcpu->vmcs == FrameAllocator::kNone) return false;
         if (vmx::platform().controls.proc2.value & vmx::proc2::enable_vpid) vcpu->vpid = next_vpid++;
         vcpu->cpuid_view = guest_cpuid::view(*vcpu);
         vcpu->cpuid_cache.fill(*vcpu);
         if (!vcpu_switch::init(*vcpu, frames)) return false;  // needs the CPUID view
-        vmx::MsrConfig msr_config = vmx::msr_config(guest_cpuid::query(*vcpu, 7, 0),
-                                                    guest_cpuid::query(*vcpu, 0x80000001, 0),
-                                                    guest_cpuid::query(*vcpu, 0x80000008, 0));
-        vcpu->msrs = vmx::initial_msr_state(msr_config, 0);
-        // The boot vCPU starts as the loader says; the others wait for INIT-SIPI-SIPI.
-        vcpu->state = i == 0 ? VcpuState::runnable : VcpuState::wait_for_sipi;
-        if (i == 0) {
-            vcpu->start = vm.start;
-            vcpu->msrs.efer = vm.start.guest.efer;  // RDMSR answers from the policy's copy (long-mode starts)
-            vcpu->regs.gpr[reg::rax] = vm.start_eax;
-            vcpu->regs.gpr[reg::rbx] = vm.start_ebx;
-            vcpu->regs.gpr[reg::rsi] = vm.start_rsi;
-        }
+        power_on(vm, *vcpu);
     }
     return true;
+}
+
+// The VM's firmware tables and images in its (zeroed) RAM, and its start state.
+const char* load_contents(Vm& vm, const guest_config::Guest& guest, char* error, size_t size)
+{
+    // The firmware tables first, as a BIOS leaves them before the boot loader runs: the loader
+    // puts a copy of the RSDP in the Multiboot2 information and never writes the ACPI region.
+    guest_acpi::AcpiTables acpi{};
+    char acpi_error[160];
+    if (!guest_acpi::build_acpi_tables(vm.ram, vm.layout.acpi_base, vm.layout.acpi_bytes, guest.config.vcpus, acpi,
+                                       acpi_error, sizeof acpi_error)) {
+        format_to(error, size, "guest '{}': {}", vm.name, acpi_error);
+        return error;
+    }
+    return load_guest(vm, guest, acpi, error, size);
 }
 
 // Why this CPU cannot run `guest` at all, or nullptr. Without unrestricted guest, VM entry needs
@@ -179,16 +190,10 @@ Vm* create(const guest_config::Guest& guest, FrameAllocator& frames, char* error
     }
     vm->ram.host = paging::phys_to_virt<uint8_t>(vm->ram_physical);
     if (!guest_memory::build_layout(vm->ram.size, 0, vm->layout, error, size)) return nullptr;
-    // The firmware tables first, as a BIOS leaves them before the boot loader runs: the loader
-    // puts a copy of the RSDP in the Multiboot2 information and never writes the ACPI region.
-    guest_acpi::AcpiTables acpi{};
-    char acpi_error[160];
-    if (!guest_acpi::build_acpi_tables(vm->ram, vm->layout.acpi_base, vm->layout.acpi_bytes, guest.config.vcpus, acpi,
-                                       acpi_error, sizeof acpi_error)) {
-        format_to(error, size, "guest '{}': {}", vm->name, acpi_error);
-        return nullptr;
-    }
-    if (load_guest(*vm, guest, acpi, error, size)) return nullptr;
+    vm->guest = &guest;
+    vm->on_reboot = guest.config.on_reboot;
+    vm->max_restarts = guest.config.max_restarts;
+    if (load_contents(*vm, guest, error, size)) return nullptr;
     // The PC hole is device memory from now on (vm_devices: all ones), except a real-mode
     // firmware region at its top, which EPT maps.
     vm->ram.hole_start = guest_memory::kLowRamEnd;
@@ -255,6 +260,49 @@ void end(Vm& vm, VmEnd how, uint64_t value, const char* report)
         __atomic_store_n(&vm.end, how, __ATOMIC_RELEASE);
     }
     scheduling::end_vm(vm);
+}
+
+bool reload(Vm& vm, char* error, size_t error_size)
+{
+    void* p = vm.ram.host;
+    uint64_t quadwords = vm.ram.size / 8;
+    asm volatile("rep stosq" : "+D"(p), "+c"(quadwords) : "a"(0ull) : "memory");
+    if (load_contents(vm, *vm.guest, error, error_size)) return false;
+    vm_devices::reset(vm);
+    return true;
+}
+
+void power_on(Vm& vm, Vcpu& vcpu)
+{
+    vcpu.regs = GuestRegisters{};
+    vcpu.lapic = power_on_lapic(vcpu);
+    vmx::MsrConfig msr_config = vmx::msr_config(guest_cpuid::query(vcpu, 7, 0), guest_cpuid::query(vcpu, 0x80000001, 0),
+                                                guest_cpuid::query(vcpu, 0x80000008, 0));
+    vcpu.msrs = vmx::initial_msr_state(msr_config, 0);
+    vcpu.kvm = kvm_pv::State{};
+    vcpu_switch::reset(vcpu);
+    vcpu.event = PendingEvent{};
+    for (int i = 0; i < 4; ++i) {
+        __atomic_store_n(&vcpu.posted_vectors[i], 0, __ATOMIC_RELAXED);
+        __atomic_store_n(&vcpu.posted_level[i], 0, __ATOMIC_RELAXED);
+    }
+    __atomic_store_n(&vcpu.pending_nmi, false, __ATOMIC_RELAXED);
+    __atomic_store_n(&vcpu.pending_init, false, __ATOMIC_RELAXED);
+    __atomic_store_n(&vcpu.pending_sipi, -1, __ATOMIC_RELAXED);
+    vcpu.mismatch_rip = 0;
+    vcpu.mismatch_retries = 0;
+    vcpu.wake_deadline = ~0ull;
+    vcpu.vmcs_ready = false;
+    vcpu.launched = false;
+    // The boot vCPU starts as the loader says; the others wait for INIT-SIPI-SIPI.
+    vcpu.state = vcpu.index == 0 ? VcpuState::runnable : VcpuState::wait_for_sipi;
+    if (vcpu.index == 0) {
+        vcpu.start = vm.start;
+        vcpu.msrs.efer = vm.start.guest.efer;  // RDMSR answers from the policy's copy (long-mode starts)
+        vcpu.regs.gpr[reg::rax] = vm.start_eax;
+        vcpu.regs.gpr[reg::rbx] = vm.start_ebx;
+        vcpu.regs.gpr[reg::rsi] = vm.start_rsi;
+    }
 }
 
 bool ended(const Vm& vm) { return __atomic_load_n(&vm.end, __ATOMIC_ACQUIRE) != VmEnd::running; }

@@ -16,7 +16,8 @@
 constexpr size_t kMaxVms = guest_config::GuestList::kMaxGuests;
 
 // power_off: the guest wrote S5 to its ACPI PM1a control register; reboot: it reset the machine
-// (ACPI reset register 0xCF9, the 8042's reset line). A VM that reboots ends (no restart).
+// (ACPI reset register 0xCF9, the 8042's reset line) and does not restart (on_reboot=end, or
+// max_restarts reached; on_reboot=restart starts it again instead: vmx/vm_reset.hpp).
 enum class VmEnd : uint8_t { running, debug_exit, hypercall, triple_fault, fault, power_off, reboot };
 
 struct Vm {
@@ -36,6 +37,15 @@ struct Vm {
     uint32_t weight;       // scheduling share (weight=), cap (cap=, % of one CPU) and CPUs (pin=)
     uint32_t cap_percent;
     uint64_t pin_mask;     // 0: any CPU
+    const guest_config::Guest* guest;  // its modules, kept by GRUB: a restart loads them again
+    guest_config::OnReboot on_reboot;
+    uint32_t max_restarts;  // 0: no limit
+    uint32_t restarts;      // done so far
+    // A reset in progress (vm_reset): requested for generation reset_generation; reset_parked
+    // vCPUs have taken it.
+    bool resetting;
+    uint32_t reset_generation;
+    uint32_t reset_parked;
     VmDevices devices;
     Spinlock devices_lock;  // the VM's vCPUs run on several CPUs; devices are not reentrant
     Spinlock lock;          // the end fields
@@ -54,6 +64,15 @@ size_t count();
 // then ends with the "refused" status, as a machine without VT-x does).
 bool all_refused();
 Vm& get(size_t index);
+
+// The guest's memory and devices as at creation: RAM zeroed, the ACPI tables and the guest's
+// images loaded again, the start state recomputed, the devices reset (the CMOS keeps its
+// battery-backed contents). Only while none of its vCPUs runs. False with the reason in `error`.
+bool reload(Vm& vm, char* error, size_t error_size);
+// vCPU `vcpu` as after power-on: registers, local APIC, MSRs, extended state, paravirtual MSRs,
+// nothing pending, a fresh VMCS at its next entry; the boot vCPU runnable at the VM's start
+// state, the others waiting for SIPI. The vCPU must be loaded on no CPU.
+void power_on(Vm& vm, Vcpu& vcpu);
 
 // Ends a VM (first caller wins): records why and stops its vCPUs at their next exit. `report`
 // is printed as the VM's end line by summarize().

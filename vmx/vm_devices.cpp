@@ -1,5 +1,7 @@
 #include "vmx/vm_devices.hpp"
 
+#include <new>
+
 #include "arch/cpu.hpp"
 #include "arch/tsc.hpp"
 #include "drivers/console.hpp"
@@ -7,6 +9,7 @@
 #include "vmx/guest_memory_map.hpp"
 #include "vmx/ipi.hpp"
 #include "vmx/vm.hpp"
+#include "vmx/vm_reset.hpp"
 
 namespace vm_devices {
 namespace {
@@ -42,7 +45,7 @@ bool empty_hole_read(void*, uint64_t, uint8_t, uint64_t& value) { return value =
 bool empty_hole_write(void*, uint64_t, uint8_t, uint64_t) { return true; }
 
 void power_off(void* context) { vms::end(*static_cast<Vm*>(context), VmEnd::power_off, 0, nullptr); }
-void reset(void* context) { vms::end(*static_cast<Vm*>(context), VmEnd::reboot, 0, nullptr); }
+void machine_reset(void* context) { vm_reset::request(*static_cast<Vm*>(context)); }
 
 void deliver(void* context, const ioapic::Message& message) { ipi::deliver_message(*static_cast<Vm*>(context), message); }
 
@@ -130,9 +133,9 @@ void init(Vm& vm)
     d.ioapic = ioapic::Ioapic(ioapic::Delivery{deliver, &vm});
     d.pit = pit8254::Pit(pit8254::Clock{pit_now, nullptr});
     d.port61 = system_port::SystemPort(d.pit);
-    d.pci = pci_host::PciHost(pci_host::ResetSink{reset, &vm});
+    d.pci = pci_host::PciHost(pci_host::ResetSink{machine_reset, &vm});
     d.acpi_pm = acpi_pm::AcpiPm(acpi_pm::Clock{pm_timer_now, nullptr}, acpi_pm::PowerSink{power_off, &vm});
-    d.kbc = kbc_reset::KbcReset(kbc_reset::ResetSink{reset, &vm});
+    d.kbc = kbc_reset::KbcReset(kbc_reset::ResetSink{machine_reset, &vm});
     // The SCI (GSI 9) is active low: its idle pin is high.
     d.ioapic.set_pin(guest_acpi::kSciIrq, true);
 
@@ -155,6 +158,16 @@ void init(Vm& vm)
     added &= d.mmio.add(mmio_bus::Region{guest_memory::kLowRamEnd, guest_memory::kHighRamBase - guest_memory::kLowRamEnd,
                                          nullptr, empty_hole_read, empty_hole_write});
     if (!added) console::error("vm {}: a device's ports or MMIO range clash (hypervisor bug)", vm.name);
+}
+
+void reset(Vm& vm)
+{
+    flush(vm);
+    cmos_rtc::CmosRtc cmos = vm.devices.cmos;
+    vm.devices.~VmDevices();
+    new (&vm.devices) VmDevices();
+    init(vm);
+    vm.devices.cmos = cmos;
 }
 
 void set_isa_irq(Vm& vm, unsigned irq, bool level)

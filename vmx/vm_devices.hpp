@@ -76,6 +76,10 @@ namespace vm_devices {
 
 // Connects the devices to `vm` (its console, its end, its RAM size) and registers their ports.
 void init(Vm& vm);
+// A reset of the machine: every device as init() leaves it, except the CMOS RTC and NVRAM, which
+// a PC keeps on its battery (the guest's clock and NVRAM bytes survive). Partial console lines
+// are printed first. No vCPU of the VM may be running.
+void reset(Vm& vm);
 // Raises PIT counter 0's interrupt if it is due at `now` (TSC) and rearms timer_deadline. Takes
 // the VM's devices lock.
 void update_timers(Vm& vm, uint64_t now);

@@ -9,7 +9,7 @@ source "$(dirname "$0")/lib.sh"
 need_linux_guest
 
 boot "" 0 --emulator bochs --mem 256 "linux,name=lx,mem=128M,vcpus=1"
-expect_match "^matryoshka: vm lx: Linux boot protocol 2\.15, kernel at 0x1000000, initrd [0-9]+ (B|KiB|MiB) at 0x[0-9a-f]+$"
+expect_match "^matryoshka: vm lx: Linux boot protocol 2\.15, 64-bit entry, kernel at 0x1000000, initrd [0-9]+ (B|KiB|MiB) at 0x[0-9a-f]+$"
 expect_linux_ran lx 1
 expect_match "^\[lx\] \[ *[0-9.]+\] Booting paravirtualized kernel on KVM$"
 expect_match "^\[lx\] \[ *[0-9.]+\] kvm-clock: Using msrs 4b564d01 and 4b564d00$"

@@ -152,6 +152,33 @@ TEST(StartStates, ResetIsRealModeAtTheResetVector)
     EXPECT_EQ(g.dr7, 0x400u);
 }
 
+// Both Linux entries (boot.rst): IF clear, CS = __BOOT_CS 0x10 (flat, `code_access_rights`),
+// the data segments __BOOT_DS 0x18, the loader's GDT (at 0x1000, 4 descriptors here).
+void expect_linux_boot_segments(const GuestState& g, uint32_t code_access_rights)
+{
+    EXPECT_EQ(g.rflags, 0x2u);
+    EXPECT_EQ(g.cs.selector, 0x10);
+    EXPECT_EQ(g.cs.access_rights, code_access_rights);
+    EXPECT_EQ(g.cs.limit, 0xffffffffu);
+    for (const Segment* d : {&g.ds, &g.es, &g.ss, &g.fs, &g.gs}) {
+        EXPECT_EQ(d->selector, 0x18);
+        EXPECT_EQ(d->access_rights, 0xc093u);
+    }
+    EXPECT_EQ(g.gdtr_base, 0x1000u);
+    EXPECT_EQ(g.gdtr_limit, 31u);
+}
+
+TEST(StartStates, Linux32IsFlatProtectedModeWithTheBootGdt)
+{
+    StartState s = linux32_start_state(broadwell, 0x1000000, 0x1000, 31);
+    const GuestState& g = s.guest;
+    EXPECT_EQ(s.cr0_read_shadow, 0x11u);  // ET|PE, paging off
+    EXPECT_EQ(s.cr4_read_shadow, 0u);
+    EXPECT_EQ(g.efer, 0u);
+    EXPECT_EQ(g.rip, 0x1000000u);
+    expect_linux_boot_segments(g, 0xc09b);
+}
+
 TEST(StartStates, Linux64IsLongModeWithTheBootGdt)
 {
     StartState s = linux64_start_state(broadwell, 0x1000200, 0x2000, 0x1000, 31);
@@ -163,15 +190,7 @@ TEST(StartStates, Linux64IsLongModeWithTheBootGdt)
     EXPECT_EQ(g.cr3, 0x2000u);
     EXPECT_EQ(g.efer, 0x500u);
     EXPECT_EQ(g.rip, 0x1000200u);
-    EXPECT_EQ(g.rflags, 0x2u);
-    EXPECT_EQ(g.cs.selector, 0x10);
-    EXPECT_EQ(g.cs.access_rights, 0xa09bu);
-    for (const Segment* d : {&g.ds, &g.es, &g.ss, &g.fs, &g.gs}) {
-        EXPECT_EQ(d->selector, 0x18);
-        EXPECT_EQ(d->access_rights, 0xc093u);
-    }
-    EXPECT_EQ(g.gdtr_base, 0x1000u);
-    EXPECT_EQ(g.gdtr_limit, 31u);
+    expect_linux_boot_segments(g, 0xa09b);
 }
 
 TEST(StartStates, SipiStartsAtTheVectorPage)
@@ -192,6 +211,7 @@ TEST(StartStates, PassTheChecksOnBroadwellAndSkylake)
         Case linux64{linux64_start_state(*caps, 0x1000200, 0x2000, 0x1000, 31).guest, context_for(*caps), *caps};
         linux64.context.entry |= entry::ia32e_mode_guest;
         EXPECT_EQ(check(linux64), "");
+        EXPECT_EQ(check({linux32_start_state(*caps, 0x1000000, 0x1000, 31).guest, context_for(*caps), *caps}), "");
     }
     // The test bases built from them pass too.
     EXPECT_EQ(check(long_mode()), "");

@@ -173,6 +173,34 @@ TEST(GuestConfig, WeightAndCap)
     EXPECT_EQ(error_of("/a weight=2 weight=3"), "module 1 (/a): weight= given twice");
 }
 
+TEST(GuestConfig, RebootAndLinuxEntry)
+{
+    using guest_config::LinuxEntry, guest_config::OnReboot;
+    Parsed p = parse("/a");
+    ASSERT_TRUE(p.ok) << p.error;
+    EXPECT_EQ(p.line.guest.on_reboot, OnReboot::end);
+    EXPECT_EQ(p.line.guest.max_restarts, 0u);
+    EXPECT_EQ(p.line.guest.entry, LinuxEntry::automatic);
+    p = parse("/a on_reboot=restart max_restarts=3");
+    ASSERT_TRUE(p.ok) << p.error;
+    EXPECT_EQ(p.line.guest.on_reboot, OnReboot::restart);
+    EXPECT_EQ(p.line.guest.max_restarts, 3u);
+    EXPECT_EQ(parse("/a on_reboot=end").line.guest.on_reboot, OnReboot::end);
+    EXPECT_EQ(parse("/a on_reboot=restart max_restarts=65535").line.guest.max_restarts, 65535u);
+    EXPECT_EQ(parse("/a kind=linux entry=32").line.guest.entry, LinuxEntry::bits32);
+    EXPECT_EQ(parse("/a entry=64 kind=linux").line.guest.entry, LinuxEntry::bits64);
+    EXPECT_EQ(error_of("/a on_reboot=reset"), "module 1 (/a): bad value 'reset' for on_reboot= (expected end or restart)");
+    for (const char* text : {"0", "65536", "x"})
+        EXPECT_EQ(error_of(std::string("/a on_reboot=restart max_restarts=") + text),
+                  std::string("module 1 (/a): bad value '") + text +
+                      "' for max_restarts= (expected a restart count from 1 to 65535)");
+    EXPECT_EQ(error_of("/a max_restarts=2"), "module 1 (/a): max_restarts= needs on_reboot=restart");
+    EXPECT_EQ(error_of("/a on_reboot=end max_restarts=2"), "module 1 (/a): max_restarts= needs on_reboot=restart");
+    EXPECT_EQ(error_of("/a kind=linux entry=16"),
+              "module 1 (/a): bad value '16' for entry= (expected 64 or 32 (the Linux boot protocol's entry))");
+    EXPECT_EQ(error_of("/a entry=32"), "module 1 (/a): entry= applies to kind=linux guests only");
+}
+
 TEST(GuestConfig, Pin)
 {
     const std::pair<const char*, uint64_t> good[] = {
@@ -239,14 +267,14 @@ TEST(GuestConfig, FileLines)
 TEST(GuestConfig, SyntaxAndUnknownKeys)
 {
     EXPECT_EQ(error_of("/a.elf size=4"), "module 1 (/a.elf): unknown key 'size=' (keys: name, mem, vcpus, cmdline, "
-                                         "kind, weight, cap, pin, for)");
+                                         "kind, weight, cap, pin, on_reboot, max_restarts, entry, for)");
     EXPECT_EQ(error_of("/a.elf mem=64M mem=32M"), "module 1 (/a.elf): mem= given twice");
     EXPECT_EQ(error_of("/a.elf fast"),
               "module 1 (/a.elf): unexpected word 'fast' (expected key=value; keys: name, mem, vcpus, cmdline, kind, "
-              "weight, cap, pin, for)");
+              "weight, cap, pin, on_reboot, max_restarts, entry, for)");
     // Only a leading path is skipped.
     EXPECT_EQ(error_of("name=a /b.elf"), "module 1: unexpected word '/b.elf' (expected key=value; keys: name, mem, "
-                                         "vcpus, cmdline, kind, weight, cap, pin, for)");
+                                         "vcpus, cmdline, kind, weight, cap, pin, on_reboot, max_restarts, entry, for)");
     EXPECT_EQ(error_of("/a.elf cmdline=\"oops"), "module 1 (/a.elf): unterminated quote in value of cmdline=");
     EXPECT_EQ(error_of("/a.elf =x"), "module 1 (/a.elf): missing key before '=' in =x");
 }

@@ -58,9 +58,13 @@ struct Outcome {
     std::string error;
 };
 
-Outcome load(Vm& vm, const Bytes& image, const std::string& cmdline = "console=ttyS0", const Bytes& initrd = {})
+using guest_config::LinuxEntry;
+
+Outcome load(Vm& vm, const Bytes& image, const std::string& cmdline = "console=ttyS0", const Bytes& initrd = {},
+             LinuxEntry entry = LinuxEntry::automatic)
 {
     LoadRequest request{};
+    request.entry = entry;
     request.ram = vm.ram;
     request.image = image.data();
     request.image_size = image.size();
@@ -78,10 +82,11 @@ Outcome load(Vm& vm, const Bytes& image, const std::string& cmdline = "console=t
 
 // A rejected load writes nothing: RAM keeps its 0xcc fill.
 void expect_rejected(const Bytes& image, const std::string& message, uint64_t ram = 64 * MiB,
-                     const Bytes& initrd = {}, const std::string& cmdline = "console=ttyS0")
+                     const Bytes& initrd = {}, const std::string& cmdline = "console=ttyS0",
+                     LinuxEntry entry = LinuxEntry::automatic)
 {
     Vm vm(ram);
-    Outcome o = load(vm, image, cmdline, initrd);
+    Outcome o = load(vm, image, cmdline, initrd, entry);
     EXPECT_FALSE(o.ok);
     EXPECT_NE(o.error.find("guest 'lx': "), std::string::npos) << o.error;
     EXPECT_NE(o.error.find(message), std::string::npos) << o.error;
@@ -192,6 +197,38 @@ TEST(LinuxLoader, RelocatableKernelMovesDownWhenItsPreferredAddressIsNotRam)
     EXPECT_EQ(o.result.kernel_start, 2 * MiB);  // the first 2 MiB-aligned address from 1 MiB
 }
 
+// boot.rst "32-bit BOOT PROTOCOL": protected mode with paging off at code32_start (the load
+// address, written back into the zero page), __BOOT_CS a flat 32-bit code segment, no page tables.
+void expect_32bit_entry(const Bytes& image, LinuxEntry entry)
+{
+    Vm vm(64 * MiB);
+    Outcome o = load(vm, image, "console=ttyS0", {}, entry);
+    ASSERT_TRUE(o.ok) << o.error;
+    EXPECT_FALSE(o.result.long_mode);
+    EXPECT_EQ(o.result.entry, 16 * MiB);
+    EXPECT_EQ(o.result.cr3, 0u);
+    EXPECT_EQ(vm.u32(o.result.zero_page + hdr::code32_start), 16 * MiB);
+    EXPECT_EQ(vm.u64(o.result.gdt_base + linux_boot::kBootCs), 0x00cf9b000000ffffull);
+    EXPECT_EQ(vm.u64(o.result.gdt_base + linux_boot::kBootDs), 0x00cf93000000ffffull);
+    EXPECT_EQ(vm.u64(linux_boot::kPageTableBase), 0xccccccccccccccccull) << "page tables written for a 32-bit entry";
+    EXPECT_TRUE(std::equal(image.begin() + kSetupBytes, image.end(), vm.bytes.begin() + 16 * MiB));
+}
+
+TEST(LinuxLoader, ThirtyTwoBitEntryForA32BitKernelOrWhenAsked)
+{
+    Bytes bits32 = bzimage();
+    le::write_u16(&bits32[hdr::xloadflags], 0);
+    expect_32bit_entry(bits32, LinuxEntry::automatic);
+    expect_32bit_entry(bits32, LinuxEntry::bits32);
+    expect_32bit_entry(bzimage(), LinuxEntry::bits32);
+    Vm vm(64 * MiB);
+    Outcome o = load(vm, bzimage(), "console=ttyS0", {}, LinuxEntry::bits64);
+    ASSERT_TRUE(o.ok) << o.error;
+    EXPECT_TRUE(o.result.long_mode);
+    EXPECT_EQ(vm.u64(o.result.gdt_base + linux_boot::kBootCs), 0x00af9b000000ffffull);
+    EXPECT_EQ(vm.u32(o.result.zero_page + hdr::code32_start), 16 * MiB);
+}
+
 TEST(LinuxLoader, RejectsWhatIsNotABzImage)
 {
     Bytes elf(4096);
@@ -213,7 +250,8 @@ TEST(LinuxLoader, RejectsBadHeaders)
     expect_rejected(zimage, "zImage");
     Bytes bits32 = bzimage();
     le::write_u16(&bits32[hdr::xloadflags], 0);
-    expect_rejected(bits32, "XLF_KERNEL_64");
+    expect_rejected(bits32, "no 64-bit entry point (xloadflags XLF_KERNEL_64 clear): a 32-bit kernel (use entry=32)",
+                    64 * MiB, {}, "console=ttyS0", LinuxEntry::bits64);
     Bytes syssize = bzimage();
     le::write_u32(&syssize[hdr::syssize], kKernelBytes / 16 + 1);
     expect_rejected(syssize, "syssize says 8208 bytes");
