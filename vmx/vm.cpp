@@ -289,8 +289,7 @@ void power_on(Vm& vm, Vcpu& vcpu)
     __atomic_store_n(&vcpu.pending_nmi, false, __ATOMIC_RELAXED);
     __atomic_store_n(&vcpu.pending_init, false, __ATOMIC_RELAXED);
     __atomic_store_n(&vcpu.pending_sipi, -1, __ATOMIC_RELAXED);
-    vcpu.mismatch_rip = 0;
-    vcpu.mismatch_retries = 0;
+    vcpu.reexecution = ReexecutionLimit{};
     vcpu.wake_deadline = ~0ull;
     vcpu.vmcs_ready = false;
     vcpu.launched = false;
