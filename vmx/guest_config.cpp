@@ -60,13 +60,16 @@ bool parse_mem(Str value, ModuleLine& out)
     return true;
 }
 
-bool parse_vcpus(Str value, ModuleLine& out)
+// A decimal or 0x number in [1, max] into `out`.
+bool parse_count(Str value, uint64_t max, uint32_t& out)
 {
-    uint64_t count;
-    if (!parse_u64(value, count) || count < 1 || count > kMaxVcpus) return false;
-    out.guest.vcpus = uint32_t(count);
+    uint64_t number;
+    if (!parse_u64(value, number) || number < 1 || number > max) return false;
+    out = uint32_t(number);
     return true;
 }
+
+bool parse_vcpus(Str value, ModuleLine& out) { return parse_count(value, kMaxVcpus, out.guest.vcpus); }
 
 bool parse_cmdline(Str value, ModuleLine& out)
 {
@@ -84,21 +87,9 @@ bool parse_kind(Str value, ModuleLine& out)
     return true;
 }
 
-bool parse_weight(Str value, ModuleLine& out)
-{
-    uint64_t weight;
-    if (!parse_u64(value, weight) || weight < 1 || weight > kMaxWeight) return false;
-    out.guest.weight = uint32_t(weight);
-    return true;
-}
+bool parse_weight(Str value, ModuleLine& out) { return parse_count(value, kMaxWeight, out.guest.weight); }
 
-bool parse_cap(Str value, ModuleLine& out)
-{
-    uint64_t percent;
-    if (!parse_u64(value, percent) || percent < 1 || percent > kMaxCapPercent) return false;
-    out.guest.cap_percent = uint32_t(percent);
-    return true;
-}
+bool parse_cap(Str value, ModuleLine& out) { return parse_count(value, kMaxCapPercent, out.guest.cap_percent); }
 
 bool parse_on_reboot(Str value, ModuleLine& out)
 {
@@ -110,10 +101,7 @@ bool parse_on_reboot(Str value, ModuleLine& out)
 
 bool parse_max_restarts(Str value, ModuleLine& out)
 {
-    uint64_t count;
-    if (!parse_u64(value, count) || count < 1 || count > kMaxRestarts) return false;
-    out.guest.max_restarts = uint32_t(count);
-    return true;
+    return parse_count(value, kMaxRestarts, out.guest.max_restarts);
 }
 
 bool parse_entry(Str value, ModuleLine& out)
