@@ -13,8 +13,13 @@
 // only takes a vCPU the rule admits; a pCPU always takes from its own queue, which stacks
 // nothing new. A directed yield swaps the two siblings' places.
 //
-// Pause loops: ignored, as in round-robin (the policy prevents the stacking that makes spinning
-// costly but does not react to it). Yield: to the back of its own queue.
+// Pause loops: the spinner yields its pCPU to whoever that pCPU would run next, but only when that
+// one's VM has had no more pCPU time per vCPU than the spinner's (Balance::behind). Without the
+// yield, a VM whose next ticket holder waits in a queue spins away every sibling's slice (the
+// pCPUs' slices end out of phase, so the VM stays half running: a ticket-lock convoy); without the
+// condition, a convoyed VM hands its slices to the other VMs over and over and starves. With it,
+// time only moves towards the VM that had less, so shares stay equal while the convoyed VM gives
+// way to one that can use the pCPU. Yield: to the back of its own queue.
 #include "sched/cpu_queues.hpp"
 #include "sched/scheduler.hpp"
 
@@ -27,6 +32,23 @@ struct Balance {
 };
 
 Balance& bal(Scheduler& s) { return s.state<Balance>(); }
+
+// The pCPU time e has had, up to now.
+Ticks ran(const Entity& e, Ticks now)
+{
+    return e.metrics.run + (e.state == State::running && now > e.state_since ? now - e.state_since : 0);
+}
+
+// VM a has had less pCPU time per vCPU than VM b, or as much (cross-multiplied: no division).
+bool behind(const Scheduler& s, uint32_t a, uint32_t b, Ticks now)
+{
+    const VmInfo& va = s.vm(a);
+    const VmInfo& vb = s.vm(b);
+    unsigned __int128 ta = 0, tb = 0;
+    for (uint32_t i = 0; i < va.count; ++i) ta += ran(s.entity(va.first + i), now);
+    for (uint32_t i = 0; i < vb.count; ++i) tb += ran(s.entity(vb.first + i), now);
+    return ta * vb.count <= tb * va.count;
+}
 
 uint32_t limit(const Scheduler& s, uint32_t vm)
 {
@@ -92,6 +114,13 @@ bool yield_to(Scheduler& s, Entity& from, Entity& target, Ticks)
     return true;
 }
 
+// pick_next's rule for taking e onto pcpu: from its own queue always, from another only when
+// that stacks no sibling.
+bool admitted(const Scheduler& s, const Balance& b, const Entity& e, uint32_t pcpu)
+{
+    return b.queues.at(pcpu).contains(e) || siblings_on(s, b, e, pcpu) < limit(s, e.vm);
+}
+
 Decision pick_next(Scheduler& s, uint32_t pcpu, Ticks)
 {
     Balance& b = bal(s);
@@ -99,14 +128,20 @@ Decision pick_next(Scheduler& s, uint32_t pcpu, Ticks)
     uint32_t back_to = b.requeue_on[pcpu] == kNoPcpu ? pcpu : b.requeue_on[pcpu];
     b.requeue_on[pcpu] = kNoPcpu;
     if (previous && previous->state == State::runnable) b.queues.enqueue(s, *previous, back_to);
-    Entity* next = b.queues.take_oldest(s, pcpu, [&](const Entity& e) {
-        return b.queues.at(pcpu).contains(e) || siblings_on(s, b, e, pcpu) < limit(s, e.vm);
-    });
+    Entity* next = b.queues.take_oldest(s, pcpu, [&](const Entity& e) { return admitted(s, b, e, pcpu); });
     return Decision{next, next ? s.params().slice : 0};
 }
 
 Ticks tick(Scheduler&, uint32_t, Ticks) { return 0; }
-bool on_pause_loop(Scheduler&, Entity&, Ticks) { return false; }
+// True (deschedule; pick_next then runs the one checked here) when e's pCPU has someone to run
+// whose VM is not ahead of e's in pCPU time per vCPU. The spinner pays for its spinning in its
+// VM's time like for any running, so a VM that keeps convoying falls behind and stops yielding.
+bool on_pause_loop(Scheduler& s, Entity& e, Ticks now)
+{
+    Balance& b = bal(s);
+    const Entity* next = b.queues.oldest(s, e.pcpu, [&](const Entity& x) { return admitted(s, b, x, e.pcpu); });
+    return next && behind(s, next->vm, e.vm, now);
+}
 void dump(const Scheduler& s, LineSink sink) { s.state<Balance>().queues.dump(s, "balance", sink); }
 
 }  // namespace

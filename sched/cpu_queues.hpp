@@ -40,25 +40,29 @@ public:
     }
 
     // Of the entities at the heads of all queues that `pcpu` may run and `accept` takes, the one
-    // queued first, removed from its queue: a pCPU runs its own head unless another queue's head
-    // was queued before it, which keeps the per-pCPU queues close to one global FIFO.
+    // queued first (null when none): a pCPU runs its own head unless another queue's head was
+    // queued before it, which keeps the per-pCPU queues close to one global FIFO.
     template <class Accept>
-    Entity* take_oldest(const Scheduler& s, uint32_t pcpu, Accept accept)
+    Entity* oldest(const Scheduler& s, uint32_t pcpu, Accept accept) const
     {
         Entity* oldest = nullptr;
-        uint32_t from = kNoPcpu;
         for (uint32_t p = 0; p < s.pcpu_count(); ++p) {
             Entity* head = queues_[p].front();
             // Only the head of each queue competes; a head pinned elsewhere hides the rest of its
             // queue until its own pCPU takes it.
             if (!head || !s.may_run_on(*head, pcpu) || !accept(*head)) continue;
-            if (!oldest || head->queued_at < oldest->queued_at) {
-                oldest = head;
-                from = p;
-            }
+            if (!oldest || head->queued_at < oldest->queued_at) oldest = head;
         }
-        if (oldest) queues_[from].remove(*oldest);
         return oldest;
+    }
+
+    // oldest(), removed from its queue.
+    template <class Accept>
+    Entity* take_oldest(const Scheduler& s, uint32_t pcpu, Accept accept)
+    {
+        Entity* e = oldest(s, pcpu, accept);
+        if (e) remove(*e);
+        return e;
     }
 
     void remove(Entity& e)

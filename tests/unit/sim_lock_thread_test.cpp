@@ -3,6 +3,8 @@
 // barriers and blocking I/O (tools/sim/lock_thread.hpp, workload.hpp).
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "tests/unit/sched_fixtures.hpp"
 #include "tools/sim/workload.hpp"
 
@@ -310,6 +312,38 @@ TEST(LockThread, SameSeedSameRunOtherSeedOtherRun)
     };
     EXPECT_EQ(run(1), run(1));
     EXPECT_NE(run(1), run(2));
+}
+
+// ThreadParams::start_skew: each vCPU stays halted until its own start instant, drawn in
+// [0, start_skew], and is never on a pCPU before it; the instants differ (the APs of a guest
+// come up one after the other).
+TEST(LockThread, StaggeredStartsKeepEachVcpuHaltedUntilItsStart)
+{
+    constexpr Ticks kSkew = 5'000;
+    sim::Machine m(policy("round-robin"), slice_params(500), 4);
+    ThreadParams t = exact(LockKind::ticket, 20, 4);
+    t.start_skew = kSkew;
+    VmWorkload vm(m, "vm", 256, 4, t, 3);
+    std::vector<Ticks> first_run(4, sim::kNever);
+    m.on_step = [&](const sim::Machine& machine) {
+        for (uint32_t p = 0; p < machine.pcpus(); ++p)
+            if (const sched::Entity* e = machine.running(p)) first_run[e->index] = std::min(first_run[e->index], machine.now());
+    };
+    ASSERT_EQ(m.start(), nullptr);
+    std::vector<Ticks> starts;
+    for (uint32_t i = 0; i < 4; ++i) {
+        starts.push_back(vm.thread(i).start_time());
+        EXPECT_LE(starts.back(), kSkew);
+        EXPECT_EQ(vm.thread(i).entity()->state == sched::State::blocked, starts.back() > 0) << i;
+    }
+    std::vector<Ticks> sorted = starts;
+    std::sort(sorted.begin(), sorted.end());
+    EXPECT_EQ(std::unique(sorted.begin(), sorted.end()), sorted.end());
+    EXPECT_GT(sorted.back() - sorted.front(), kSkew / 4);
+    m.run_until(2 * kSkew);
+    // 4 vCPUs on 4 pCPUs: each runs from the instant it starts.
+    for (uint32_t i = 0; i < 4; ++i) EXPECT_EQ(first_run[i], starts[i]) << i;
+    EXPECT_GT(vm.stats().acquisitions, 100u);
 }
 
 }  // namespace

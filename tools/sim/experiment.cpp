@@ -112,6 +112,7 @@ Result run_experiment(const Config& c, const RunOutput& output)
     tp.pv_spin = c.ticks(c.pv_spin_us);
     tp.kick_cost = c.ticks(c.kick_us);
     tp.pv_steal = c.pv_steal;
+    tp.start_skew = c.ticks(c.start_skew_us);
 
     Machine machine(*policy, params, c.pcpus, c.trace_events);
     machine.set_timer_noise(c.ticks(c.timer_jitter_us), c.random_phase, Rng::mix(c.seed, 0x7113e5));

@@ -41,6 +41,9 @@ struct Config {
     // vCPU runs it at least this long (the hypervisor: an IPI and a VM exit; 20 us).
     double kick_latency_us = 0;
     double min_run_us = 0;
+    // ThreadParams::start_skew: each vCPU starts at a random instant of [0, start_skew_us], as
+    // the APs a guest starts one after the other (0: all at once).
+    double start_skew_us = 0;
     // Scheduler parameters (sched::Params), defaults from Params::defaults.
     double slice_us, deferral_us, max_hint_us, hint_budget_us, costop_us, credit_period_us;
     uint64_t duration_ms = 1000;

@@ -8,6 +8,11 @@ LockThread::LockThread(VmShared& shared, uint32_t index, uint64_t seed)
     : shared_(shared), index_(index), rng_(seed), ple_window_(shared.params.ple_window)
 {
     start_work(0);
+    start_at_ = shared.params.start_skew ? rng_.below(shared.params.start_skew + 1) : 0;
+    if (start_at_) {
+        phase_ = Phase::starting;
+        wake_at_ = start_at_;
+    }
 }
 
 void LockThread::start_work(Ticks)
@@ -109,6 +114,7 @@ Ticks LockThread::until_action(Ticks)
     case Phase::barrier:
         if (shared_.barrier.generation() != barrier_generation_) return 0;
         return ple_on() ? ple_left_ : kNever;
+    case Phase::starting:
     case Phase::io:
     case Phase::halted: return kNever;
     }
@@ -134,6 +140,7 @@ void LockThread::run(Ticks from, Ticks to)
         shared_.stats.barrier_spin += d;
         ple_left_ -= std::min(d, ple_left_);
         break;
+    case Phase::starting:
     case Phase::io:
     case Phase::halted: break;
     }
@@ -179,6 +186,7 @@ Action LockThread::act(Ticks now)
         }
         if (ple_on() && !ple_left_) return pause_loop_exit();
         break;
+    case Phase::starting:
     case Phase::io:
     case Phase::halted: break;
     }
@@ -187,7 +195,9 @@ Action LockThread::act(Ticks now)
 
 void LockThread::woken(Ticks)
 {
-    if (phase_ == Phase::io) {
+    if (phase_ == Phase::starting) {
+        phase_ = Phase::work;  // start_work(0) already drew its first stretch of work
+    } else if (phase_ == Phase::io) {
         phase_ = Phase::work;
         left_ = 0;  // the I/O is done: ask for the lock as soon as it runs
     } else if (phase_ == Phase::halted) {
@@ -203,6 +213,7 @@ sched::GuestHints LockThread::hints() const
     case Phase::critical:
     case Phase::kick: return {true, true};
     case Phase::barrier: return {true, false};
+    case Phase::starting:
     case Phase::work:
     case Phase::io: break;
     }

@@ -34,6 +34,9 @@ struct ThreadParams {
     Ticks pv_spin = 0;             // pv: spinning before halting
     Ticks kick_cost = 0;           // pv: the releaser's cost of kicking a halted waiter
     bool pv_steal = true;          // pv: a free lock may be taken by an arriving thread (qspinlock)
+    // Each thread starts at its own instant, uniform in [0, start_skew]; its vCPU is halted until
+    // then (as an AP waiting for its SIPI). 0: all start at once.
+    Ticks start_skew = 0;
 };
 
 class LockThread;
@@ -51,7 +54,7 @@ struct VmShared {
 
 class LockThread final : public Behaviour {
 public:
-    enum class Phase : uint8_t { work, io, spin, halted, critical, kick, barrier };
+    enum class Phase : uint8_t { starting, work, io, spin, halted, critical, kick, barrier };
 
     LockThread(VmShared& shared, uint32_t index, uint64_t seed);
     void attach(sched::Entity& entity) { entity_ = &entity; }
@@ -59,7 +62,7 @@ public:
     Ticks until_action(Ticks now) override;
     void run(Ticks from, Ticks to) override;
     Action act(Ticks now) override;
-    Ticks wake_time() const override { return phase_ == Phase::io ? wake_at_ : kNever; }
+    Ticks wake_time() const override { return phase_ == Phase::io || phase_ == Phase::starting ? wake_at_ : kNever; }
     void woken(Ticks now) override;
     sched::GuestHints hints() const override;
     void switched_in(Ticks now, uint32_t pcpu) override;
@@ -67,6 +70,8 @@ public:
     void pause_loop_handled(Ticks now, bool descheduled) override;
 
     Phase phase() const { return phase_; }
+    // When the thread starts (ThreadParams::start_skew); its vCPU is added halted when > 0.
+    Ticks start_time() const { return start_at_; }
     bool running() const { return running_; }
     bool holds_lock() const { return shared_.lock.holder() == index_; }
     uint32_t index() const { return index_; }
@@ -102,6 +107,7 @@ private:
     Ticks ple_window_ = 0;
     Ticks pv_left_ = 0;  // pv: spinning ticks until halting
     Ticks wake_at_ = kNever;
+    Ticks start_at_ = 0;
     Ticks requested_at_ = 0;
     uint64_t barrier_generation_ = 0;
     uint64_t ple_hits_before_ = 0;

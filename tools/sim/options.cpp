@@ -163,6 +163,7 @@ const Option kOptions[] = {
     US_OPTION("timer-jitter-us", timer_jitter_us, "each slice ends up to this much late (default 10)"),
     US_OPTION("kick-latency-us", kick_latency_us, "a kicked pCPU reschedules this much later (default 0)"),
     US_OPTION("min-run-us", min_run_us, "a decision runs its vCPU at least this long, as the hypervisor's 20 (default 0)"),
+    US_OPTION("start-skew-us", start_skew_us, "each vCPU starts at a random instant of [0, US], as APs do (default 0: all at once)"),
     US_OPTION("slice-us", slice_us, "scheduler time slice (default 10000)"),
     US_OPTION("deferral-us", deferral_us, "Params::max_deferral (default 50)"),
     US_OPTION("max-hint-us", max_hint_us, "Params::max_hint (default 100)"),

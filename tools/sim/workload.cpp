@@ -12,7 +12,7 @@ VmWorkload::VmWorkload(Machine& machine, const char* name, uint32_t weight, uint
     for (uint32_t i = 0; i < vcpus; ++i) {
         threads_.push_back(std::make_unique<LockThread>(*shared_, i, Rng::mix(seed, vm_ + 1, i + 1)));
         shared_->threads.push_back(threads_.back().get());
-        threads_.back()->attach(machine.add_vcpu(*threads_.back()));
+        threads_.back()->attach(machine.add_vcpu(*threads_.back(), 0, threads_.back()->start_time() > 0));
     }
 }
 
