@@ -73,7 +73,12 @@ int main(void)
         struct cpuid_regs kvm_features = cpuid(0x40000001, 0);
         CHECK(kvm_features.eax & (1u << 3), "leaf 0x40000001 EAX[3]: KVM_FEATURE_CLOCKSOURCE2 (0x%x)",
               kvm_features.eax);
-        CHECK(!(kvm_features.eax & ~((1u << 3) | (1u << 5) | (1u << 24))) && !kvm_features.edx,
+        /* CLOCKSOURCE2 (3), STEAL_TIME (5), PV_UNHALT (7), PV_SCHED_YIELD (13),
+           CLOCKSOURCE_STABLE_BIT (24): what vmx/kvm_pv and vmx/hypercall implement. */
+        const uint32_t implemented = (1u << 3) | (1u << 5) | (1u << 7) | (1u << 13) | (1u << 24);
+        CHECK((kvm_features.eax & ((1u << 7) | (1u << 13))) == ((1u << 7) | (1u << 13)),
+              "leaf 0x40000001 EAX[7], EAX[13]: KVM_FEATURE_PV_UNHALT and PV_SCHED_YIELD (0x%x)", kvm_features.eax);
+        CHECK(!(kvm_features.eax & ~implemented) && !kvm_features.edx,
               "leaf 0x40000001 shows nothing else (EAX 0x%x, EDX 0x%x)", kvm_features.eax, kvm_features.edx);
         CHECK(!(r1.ecx & CPUID1_ECX_VMX), "leaf 1 ECX[5]: VMX hidden");
         CHECK(!(r1.ecx & CPUID1_ECX_SMX), "leaf 1 ECX[6]: SMX hidden");
