@@ -14,14 +14,15 @@
 // nothing new. A directed yield swaps the two siblings' places.
 //
 // Pause loops: the spinner yields its pCPU to whoever that pCPU would run next, but only when that
-// one's VM has had no more pCPU time per vCPU than the spinner's (Balance::behind). Without the
-// yield, a VM whose next ticket holder waits in a queue spins away every sibling's slice (the
-// pCPUs' slices end out of phase, so the VM stays half running: a ticket-lock convoy); without the
-// condition, a convoyed VM hands its slices to the other VMs over and over and starves. With it,
-// time only moves towards the VM that had less, so shares stay equal while the convoyed VM gives
-// way to one that can use the pCPU. Yield: to the back of its own queue.
+// one's VM has had no more pCPU time per vCPU than the spinner's (vm_behind, sched/vm_time.hpp).
+// Without the yield, a VM whose next ticket holder waits in a queue spins away every sibling's
+// slice (the pCPUs' slices end out of phase, so the VM stays half running: a ticket-lock convoy);
+// without the condition, a convoyed VM hands its slices to the other VMs over and over and starves.
+// With it, time only moves towards the VM that had less, so shares stay equal while the convoyed
+// VM gives way to one that can use the pCPU. Yield: to the back of its own queue.
 #include "sched/cpu_queues.hpp"
 #include "sched/scheduler.hpp"
+#include "sched/vm_time.hpp"
 
 namespace sched {
 namespace {
@@ -32,23 +33,6 @@ struct Balance {
 };
 
 Balance& bal(Scheduler& s) { return s.state<Balance>(); }
-
-// The pCPU time e has had, up to now.
-Ticks ran(const Entity& e, Ticks now)
-{
-    return e.metrics.run + (e.state == State::running && now > e.state_since ? now - e.state_since : 0);
-}
-
-// VM a has had less pCPU time per vCPU than VM b, or as much (cross-multiplied: no division).
-bool behind(const Scheduler& s, uint32_t a, uint32_t b, Ticks now)
-{
-    const VmInfo& va = s.vm(a);
-    const VmInfo& vb = s.vm(b);
-    unsigned __int128 ta = 0, tb = 0;
-    for (uint32_t i = 0; i < va.count; ++i) ta += ran(s.entity(va.first + i), now);
-    for (uint32_t i = 0; i < vb.count; ++i) tb += ran(s.entity(vb.first + i), now);
-    return ta * vb.count <= tb * va.count;
-}
 
 uint32_t limit(const Scheduler& s, uint32_t vm)
 {
@@ -140,7 +124,7 @@ bool on_pause_loop(Scheduler& s, Entity& e, Ticks now)
 {
     Balance& b = bal(s);
     const Entity* next = b.queues.oldest(s, e.pcpu, [&](const Entity& x) { return admitted(s, b, x, e.pcpu); });
-    return next && behind(s, next->vm, e.vm, now);
+    return next && vm_behind(s, next->vm, e.vm, now);
 }
 void dump(const Scheduler& s, LineSink sink) { s.state<Balance>().queues.dump(s, "balance", sink); }
 
