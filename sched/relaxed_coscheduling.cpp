@@ -30,16 +30,15 @@
 //
 // Pause loops. Skew alone does not stop a ticket-lock convoy: spinning counts as progress, so
 // with the pCPUs' slices out of phase a VM stays half running, its running vCPUs spin behind a
-// queued next-ticket holder, and the co-stop that follows only swaps which half runs
-// (tools/schedsim --start-skew-us 10000: 85-97% spinning). So a spinner hands its pCPU to its
-// most lagging waiting sibling (the one descheduled longest, likely the next ticket holder): the
-// sibling runs the rest of the spinner's slice and the spinner takes the sibling's place in line
-// (Relaxed::swap), so no VM gains time and the round-robin order of the others is unchanged.
-// With no such sibling the spinner gives up the rest of its slice when the vCPU its pCPU would
-// run next belongs to a VM that has had no more pCPU time per vCPU (vm_behind,
-// sched/vm_time.hpp): time only moves towards a VM that had less. Skew semantics are untouched
-// (a vCPU that left the pCPU waits like any other). A yield gives up the rest of the slice; a
-// directed yield runs the target next on the yielder's pCPU, unless the target is co-stopped.
+// queued next-ticket holder, and a co-stop only swaps which half runs (tools/schedsim
+// --start-skew-us 10000: 85-97% spinning). So a spinner gives up the rest of its slice to a
+// queued vCPU that may run on its pCPU, chosen to co-start VMs together: of the VM with the most
+// vCPUs running (counting the spinner's own VM as it is, since a sibling would replace it), the
+// one waiting longest. Only a vCPU whose VM has had no more pCPU time per vCPU than the
+// spinner's qualifies (vm_behind, sched/vm_time.hpp; siblings always do), so time only moves
+// towards a VM that had less, and with none the exit is futile. Skew and co-stops are untouched:
+// the spinner then waits like any other vCPU. A yield gives up the rest of the slice; a directed
+// yield runs the target next on the yielder's pCPU, unless the target is co-stopped.
 #include "lib/format.hpp"
 #include "sched/cpu_queues.hpp"
 #include "sched/scheduler.hpp"
@@ -64,11 +63,6 @@ struct Relaxed {
     Ticks slice_end[kMaxPcpus];        // when the current entity's slice ends (not early decisions)
     Ticks deadline[kMaxPcpus];         // when the pCPU asks again (kNever: when kicked)
     uint32_t handoff[kMaxPcpus];       // a co-stopped leader of this VM leaves: a laggard goes first
-    struct Swap {                      // a spinner hands this pCPU to a waiting sibling
-        Entity* target = nullptr;      // runs the rest of the spinner's slice, off its queue
-        uint32_t queue;                // where the target waited: the spinner waits there
-        uint64_t queued_at;            // in the target's place in line
-    } swap[kMaxPcpus];
     Ticks accounted = 0;
 };
 
@@ -315,20 +309,6 @@ Decision pick_next(Scheduler& s, uint32_t pcpu, Ticks now)
             r.queues.enqueue(s, *previous, pcpu);
         }
     }
-    Relaxed::Swap swap = r.swap[pcpu];
-    r.swap[pcpu].target = nullptr;
-    if (swap.target) {
-        Entity& target = *swap.target;
-        bool ready = r.status[target.id] == Status::waiting && !target.costopped && !r.parked[target.id];
-        if (goes_on && ready) {
-            // The spinner takes the target's place in line; the target runs on with its slice.
-            previous->queued_at = swap.queued_at;
-            requeue_in_order(s, r.queues.at(swap.queue), *previous, swap.queue);
-            next = &target;
-        } else if (ready) {
-            requeue_in_order(s, r.queues.at(swap.queue), target, swap.queue);  // back where it was
-        }
-    }
     if (!next && r.handoff[pcpu] != kNoVm) next = take_laggard(s, r, r.handoff[pcpu], pcpu);
     r.handoff[pcpu] = kNoVm;
     if (!next) next = r.queues.take_oldest(s, pcpu, [](const Entity&) { return true; });
@@ -349,37 +329,28 @@ Decision pick_next(Scheduler& s, uint32_t pcpu, Ticks now)
 
 Ticks tick(Scheduler&, uint32_t, Ticks) { return 0; }
 
-// True when e leaves its pCPU: to its most lagging waiting sibling that may run there (pick_next
-// swaps them), else, giving up its slice, to the next in line if that one's VM is not ahead of
-// e's in pCPU time per vCPU.
+// True (pick_next then runs the chosen vCPU) when e's pCPU goes to a queued vCPU whose VM has had
+// no more time per vCPU than e's: of the VM with the most vCPUs running, the one waiting longest.
 bool on_pause_loop(Scheduler& s, Entity& e, Ticks now)
 {
     Relaxed& r = rc(s);
-    accrue(s, r, now);
-    const VmInfo& vm = s.vm(e.vm);
-    Entity* sibling = nullptr;
-    uint32_t queue = kNoPcpu;
-    for (uint32_t i = vm.first; i < vm.first + vm.count; ++i) {
-        Entity& x = s.entity(i);
-        if (&x == &e || r.status[i] != Status::waiting || x.costopped || !s.may_run_on(x, e.pcpu)) continue;
-        uint32_t q = 0;
-        while (q < s.pcpu_count() && !r.queues.at(q).contains(x)) ++q;
-        if (q < s.pcpu_count() && (!sibling || x.skew > sibling->skew)) {
-            sibling = &x;
-            queue = q;
-        }
-    }
-    const Entity* next = r.queues.oldest(s, e.pcpu, [](const Entity&) { return true; });
-    if (next && vm_behind(s, next->vm, e.vm, now)) {
-        r.slice_end[e.pcpu] = 0;
-        return true;
-    }
-    if (sibling) {
-        r.queues.at(queue).remove(*sibling);
-        r.swap[e.pcpu] = Relaxed::Swap{sibling, queue, sibling->queued_at};
-        return true;
-    }
-    return false;
+    uint32_t running[kMaxEntities] = {};  // per VM (there are at most as many VMs as entities)
+    for (uint32_t p = 0; p < s.pcpu_count(); ++p)
+        if (const Entity* c = s.current(p); c && c->state == State::running) ++running[c->vm];
+    Entity* best = nullptr;
+    for (uint32_t p = 0; p < s.pcpu_count(); ++p)
+        r.queues.at(p).for_each([&](Entity& x) {
+            if (!s.may_run_on(x, e.pcpu) || !vm_behind(s, x.vm, e.vm, now)) return;
+            if (!best || running[x.vm] > running[best->vm] ||
+                (running[x.vm] == running[best->vm] && x.queued_at < best->queued_at))
+                best = &x;
+        });
+    if (!best) return false;
+    r.queues.remove(*best);
+    best->queued_at = 0;  // as if it had waited longest: e's pCPU runs it next
+    r.queues.at(e.pcpu).push_front(*best);
+    r.slice_end[e.pcpu] = 0;
+    return true;
 }
 
 void dump(const Scheduler& s, LineSink sink)
