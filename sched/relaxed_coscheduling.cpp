@@ -31,14 +31,15 @@
 // Pause loops. Skew alone does not stop a ticket-lock convoy: spinning counts as progress, so
 // with the pCPUs' slices out of phase a VM stays half running, its running vCPUs spin behind a
 // queued next-ticket holder, and a co-stop only swaps which half runs (tools/schedsim
-// --start-skew-us 10000: 85-97% spinning). So a spinner gives up the rest of its slice to a
-// queued vCPU that may run on its pCPU, chosen to co-start VMs together: of the VM with the most
-// vCPUs running (counting the spinner's own VM as it is, since a sibling would replace it), the
-// one waiting longest. Only a vCPU whose VM has had no more pCPU time per vCPU than the
-// spinner's qualifies (vm_behind, sched/vm_time.hpp; siblings always do), so time only moves
-// towards a VM that had less, and with none the exit is futile. Skew and co-stops are untouched:
-// the spinner then waits like any other vCPU. A yield gives up the rest of the slice; a directed
-// yield runs the target next on the yielder's pCPU, unless the target is co-stopped.
+// --start-skew-us 10000: 85-97% spinning). So a spinner gives up the rest of its slice to the
+// longest-waiting queued vCPU (that may run on its pCPU) of the VM that has had the least pCPU
+// time per vCPU, provided that VM has had no more than the spinner's (vm_behind,
+// sched/vm_time.hpp; a sibling always qualifies); else the exit is futile. Time thus only moves
+// towards the VM furthest behind, and since every spinner of every VM picks that same VM, its
+// vCPUs are started together: the yields co-start VMs and bring them back in phase. Skew and
+// co-stops are untouched: a spinner that left waits like any other vCPU. A yield gives up the
+// rest of the slice; a directed yield runs the target next on the yielder's pCPU, unless the
+// target is co-stopped.
 #include "lib/format.hpp"
 #include "sched/cpu_queues.hpp"
 #include "sched/scheduler.hpp"
@@ -329,23 +330,19 @@ Decision pick_next(Scheduler& s, uint32_t pcpu, Ticks now)
 
 Ticks tick(Scheduler&, uint32_t, Ticks) { return 0; }
 
-// True (pick_next then runs the chosen vCPU) when e's pCPU goes to a queued vCPU whose VM has had
-// no more time per vCPU than e's: of the VM with the most vCPUs running, the one waiting longest.
+// True (pick_next then runs the chosen vCPU) when e's pCPU goes to a queued vCPU of the VM that
+// has had the least pCPU time per vCPU, provided that VM has had no more than e's.
 bool on_pause_loop(Scheduler& s, Entity& e, Ticks now)
 {
     Relaxed& r = rc(s);
-    uint32_t running[kMaxEntities] = {};  // per VM (there are at most as many VMs as entities)
-    for (uint32_t p = 0; p < s.pcpu_count(); ++p)
-        if (const Entity* c = s.current(p); c && c->state == State::running) ++running[c->vm];
     Entity* best = nullptr;
     for (uint32_t p = 0; p < s.pcpu_count(); ++p)
         r.queues.at(p).for_each([&](Entity& x) {
-            if (!s.may_run_on(x, e.pcpu) || !vm_behind(s, x.vm, e.vm, now)) return;
-            if (!best || running[x.vm] > running[best->vm] ||
-                (running[x.vm] == running[best->vm] && x.queued_at < best->queued_at))
+            if (!s.may_run_on(x, e.pcpu)) return;
+            if (!best || (x.vm == best->vm ? x.queued_at < best->queued_at : !vm_behind(s, best->vm, x.vm, now)))
                 best = &x;
         });
-    if (!best) return false;
+    if (!best || !vm_behind(s, best->vm, e.vm, now)) return false;
     r.queues.remove(*best);
     best->queued_at = 0;  // as if it had waited longest: e's pCPU runs it next
     r.queues.at(e.pcpu).push_front(*best);

@@ -1,14 +1,12 @@
 #include <gtest/gtest.h>
 
 #include <map>
-#include <memory>
 #include <string>
 #include <vector>
 
+#include "tests/unit/sched_convoy.hpp"
 #include "tests/unit/sched_fixtures.hpp"
 #include "tools/sim/experiment.hpp"
-#include "tools/sim/rng.hpp"
-#include "tools/sim/workload.hpp"
 
 using namespace sched_test;
 
@@ -268,42 +266,15 @@ TEST(Balance, PauseLoopYieldsOnlyToAVmThatHadNoMoreTime)
     EXPECT_EQ(a.ran + b.ran, kSecond);
 }
 
-// The ticket-lock convoy of bench-sched: two VMs of 4 vCPUs with the spinlock guest's
-// proportions on 4 pCPUs, their vCPUs starting over 10 ms as APs do, so the pCPUs' slices end
-// out of phase. Returns each VM's lock acquisitions in 400 ms; `check` sees every instant.
-std::vector<uint64_t> convoy_run(uint32_t vms, bool pause_loop_exits, uint64_t seed, SpreadChecker* check = nullptr)
-{
-    constexpr Ticks kUs = 1000;  // ticks per microsecond, as tools/schedsim
-    sim::Machine m(policy("balance"), sched::Params::defaults(kUs), 4);
-    m.set_timer_noise(10 * kUs, true, sim::Rng::mix(seed, 0x7113e5));
-    m.set_platform_delays(0, 20 * kUs);
-    sim::ThreadParams t;
-    t.cs = 4 * kUs;
-    t.ncs = 40 * kUs;
-    t.jitter_percent = 5;
-    t.ple_window = pause_loop_exits ? 82 * kUs : 0;
-    t.ple_window_max = 5243 * kUs;
-    t.start_skew = 10'000 * kUs;
-    std::vector<std::unique_ptr<sim::VmWorkload>> workloads;
-    for (uint32_t v = 0; v < vms; ++v)
-        workloads.push_back(std::make_unique<sim::VmWorkload>(m, v ? "b" : "a", 256, 4, t, seed));
-    if (check) check->attach(m);
-    EXPECT_EQ(m.start(), nullptr);
-    m.run_until(400'000 * kUs);
-    std::vector<uint64_t> acquisitions;
-    for (const auto& w : workloads) acquisitions.push_back(w->stats().acquisitions);
-    return acquisitions;
-}
-
 TEST(Balance, PauseLoopYieldsBreakTheTicketLockConvoyAndStayFair)
 {
     for (uint64_t seed : {2u, 3u}) {
-        double alone = double(convoy_run(1, true, seed)[0]);
+        double alone = double(convoy_run("balance", 1, true, seed)[0]);
         // Without pause-loop exits (the policy's old behaviour: it ignored them) the convoy forms.
-        std::vector<uint64_t> ignored = convoy_run(2, false, seed);
+        std::vector<uint64_t> ignored = convoy_run("balance", 2, false, seed);
         EXPECT_LT(double(ignored[0] + ignored[1]), 0.5 * alone) << seed;
         SpreadChecker check;
-        std::vector<uint64_t> got = convoy_run(2, true, seed, &check);
+        std::vector<uint64_t> got = convoy_run("balance", 2, true, seed, [&](sim::Machine& m) { check.attach(m); });
         EXPECT_EQ(check.stacked, 0u) << check.first;
         EXPECT_GT(double(got[0] + got[1]), 0.9 * alone) << seed;
         EXPECT_GT(sim::jain_index({double(got[0]), double(got[1])}), 0.99) << seed;
