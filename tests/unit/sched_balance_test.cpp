@@ -239,31 +239,9 @@ TEST(Balance, DirectedYieldSwapsTheSiblingsPlaces)
     EXPECT_FALSE(s.yield_to(ea0, s.entity(2), m.now()));  // not a sibling
 }
 
-// A spinner's pause-loop exit hands the pCPU to the next vCPU there only while that one's VM has
-// had no more time per vCPU: so once, at the start (b has had nothing), and never again, since
-// the spinner then always trails b by less than a slice... and each has half the pCPU.
 TEST(Balance, PauseLoopYieldsOnlyToAVmThatHadNoMoreTime)
 {
-    sim::Machine m(policy("balance"), params(), 1);
-    Spinner a(100);
-    sim::Busy b;
-    m.add_vm("a");
-    sched::Entity& ea = m.add_vcpu(a);
-    m.add_vm("b");
-    sched::Entity& eb = m.add_vcpu(b);
-    ASSERT_EQ(m.start(), nullptr);
-    EXPECT_EQ(m.running(0), &ea);
-    m.run_until(150);
-    EXPECT_EQ(m.running(0), &eb);  // yielded at its first exit, after 100 ticks
-    EXPECT_EQ(a.ran, 100u);
-    m.run_until(100 + kSlice + 50);
-    EXPECT_EQ(m.running(0), &ea);  // b's whole slice, then a again
-    m.run_until(100 + kSlice + kSlice / 2);
-    EXPECT_EQ(m.running(0), &ea);  // a is ahead of b now: its exits are futile
-    EXPECT_GT(ea.metrics.pause_loop_exits, 40u);
-    m.run_until(kSecond);
-    EXPECT_NEAR(double(a.ran), double(b.ran), 200.0);
-    EXPECT_EQ(a.ran + b.ran, kSecond);
+    expect_pause_loop_yields_only_to_a_vm_behind("balance", kSlice, 200);
 }
 
 TEST(Balance, PauseLoopYieldsBreakTheTicketLockConvoyAndStayFair)

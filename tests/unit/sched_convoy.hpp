@@ -43,4 +43,34 @@ inline std::vector<uint64_t> convoy_run(const char* policy_name, uint32_t vms, b
     return acquisitions;
 }
 
+// One pCPU, a spinner of VM a (a pause-loop exit every 100 ticks) and a busy VM b, under a policy
+// whose pause-loop yield goes only to a VM that has had no more time per vCPU. The spinner's
+// first exit hands the pCPU to b (b has had nothing); b runs its slice; then a is ahead of b and
+// its exits are futile, so it keeps the rest of its slice: time only moves towards the VM that
+// had less, and over a second the two end within `tolerance` ticks of each other.
+inline void expect_pause_loop_yields_only_to_a_vm_behind(const char* policy_name, Ticks slice, Ticks tolerance)
+{
+    constexpr Ticks kSecond = 1'000'000;
+    sim::Machine m(policy(policy_name), params(), 1);
+    Spinner a(100);
+    sim::Busy b;
+    m.add_vm("a");
+    sched::Entity& ea = m.add_vcpu(a);
+    m.add_vm("b");
+    sched::Entity& eb = m.add_vcpu(b);
+    ASSERT_EQ(m.start(), nullptr);
+    EXPECT_EQ(m.running(0), &ea);
+    m.run_until(150);
+    EXPECT_EQ(m.running(0), &eb);  // yielded at its first exit, after 100 ticks
+    EXPECT_EQ(a.ran, 100u);
+    m.run_until(100 + slice + 50);
+    EXPECT_EQ(m.running(0), &ea);  // b's whole slice, then a again
+    m.run_until(100 + slice + slice / 2);
+    EXPECT_EQ(m.running(0), &ea);  // a is ahead of b now: its exits are futile
+    EXPECT_GT(ea.metrics.pause_loop_exits, 40u);
+    m.run_until(kSecond);
+    EXPECT_NEAR(double(a.ran), double(b.ran), double(tolerance));
+    EXPECT_EQ(a.ran + b.ran, kSecond);
+}
+
 }  // namespace sched_test

@@ -420,31 +420,9 @@ TEST(RelaxedCo, APauseLoopWithNobodyWaitingIsFutile)
     EXPECT_EQ(m.scheduler().entity(0).metrics.switches_in, 1u);
 }
 
-// One pCPU, a spinner of VM a and a busy VM b. The spinner's first exit hands the pCPU to b (b
-// has had nothing); then b runs its slice, and while a trails b its exits are futile: it keeps
-// the rest of its slice. Time only moves towards the VM that had less, so shares stay equal.
 TEST(RelaxedCo, PauseLoopYieldsOnlyToAVmThatHadNoMoreTime)
 {
-    sim::Machine m(policy("relaxed-co"), params(), 1);
-    Spinner a(100);
-    sim::Busy b;
-    m.add_vm("a");
-    sched::Entity& ea = m.add_vcpu(a);
-    m.add_vm("b");
-    sched::Entity& eb = m.add_vcpu(b);
-    ASSERT_EQ(m.start(), nullptr);
-    EXPECT_EQ(m.running(0), &ea);
-    m.run_until(150);
-    EXPECT_EQ(m.running(0), &eb);  // yielded at its first exit
-    EXPECT_EQ(a.ran, 100u);
-    m.run_until(100 + kSlice + 50);
-    EXPECT_EQ(m.running(0), &ea);  // b's whole slice, then a again
-    m.run_until(100 + kSlice + kSlice / 2);
-    EXPECT_EQ(m.running(0), &ea);  // b has had more than a: a's exits are futile
-    EXPECT_GT(ea.metrics.pause_loop_exits, 40u);
-    m.run_until(kSecond);
-    EXPECT_NEAR(double(a.ran), double(b.ran), double(kSlice));
-    EXPECT_EQ(a.ran + b.ran, kSecond);
+    expect_pause_loop_yields_only_to_a_vm_behind("relaxed-co", kSlice, kSlice);
 }
 
 // One pCPU. d runs its slice, then the spinner a; c wakes meanwhile and queues behind d. The
