@@ -1,5 +1,18 @@
 // Relaxed co-scheduling, as VMware ESX 3 and 4 do it: vCPUs of a VM run independently, but none
-// may fall too far behind its siblings. Otherwise round-robin on per-pCPU queues (CpuQueues).
+// may fall too far behind its siblings. Otherwise round-robin on per-pCPU queues (CpuQueues),
+// by turns: a VM's turn lasts while any of its vCPUs runs in a slice not yet over.
+//
+// Turns. A pCPU that needs a vCPU takes, after a laggard owed to a co-stop and a yield's target,
+// the longest-waiting queued vCPU of a VM in its turn, before the oldest of all; and a vCPU that
+// joins running siblings gets their slice end (the earliest, if they differ). So the VM's vCPUs
+// gather on the pCPUs that free up during its turn and all leave together at its end, where
+// the FIFO hands the pCPUs, at the same instant, to the next VM's vCPUs. Without turns the pCPUs'
+// slices end out of phase and the VMs share the machine in halves: a ticket-lock VM spins
+// behind a queued next-ticket holder, its waiting vCPUs cross the threshold, and each co-stop,
+// meant to keep the VM together, splits it further (the leaders' pCPUs go to other VMs for whole
+// slices, the laggard catches up only to the threshold and crosses it again at its next wait).
+// In Bochs (4 pCPUs, 4-vCPU spinlock VMs) that churn cost 0.5 of the fair share at 2x and 0.8
+// at 3x, with 40-80 ms of co-stop per vCPU in 0.4 s.
 //
 // Skew (Entity::skew, in ticks) measures how far a vCPU lags behind the most advanced of its
 // active (runnable or running) siblings. The policy keeps a progress count per vCPU that grows
@@ -28,18 +41,16 @@
 // pCPU's next decision kicks one pCPU (an idle one if there is one). Hence skew exceeds the
 // threshold by at most one tick in the simulator (on hardware, by timer and IPI latency too).
 //
-// Pause loops. Skew alone does not stop a ticket-lock convoy: spinning counts as progress, so
-// with the pCPUs' slices out of phase a VM stays half running, its running vCPUs spin behind a
-// queued next-ticket holder, and a co-stop only swaps which half runs (tools/schedsim
-// --start-skew-us 10000: 85-97% spinning). So a spinner gives up the rest of its slice to the
-// longest-waiting queued vCPU (that may run on its pCPU) of the VM that has had the least pCPU
-// time per vCPU, provided that VM has had no more than the spinner's (vm_behind,
-// sched/vm_time.hpp; a sibling always qualifies); else the exit is futile. Time thus only moves
-// towards the VM furthest behind, and since every spinner of every VM picks that same VM, its
-// vCPUs are started together: the yields co-start VMs and bring them back in phase. Skew and
+// Pause loops. A spinner gives up the rest of its slice to the longest-waiting queued vCPU
+// (that may run on its pCPU) of the VM that has had the least pCPU time per vCPU, provided that
+// VM has had no more than the spinner's (vm_behind, sched/vm_time.hpp; a sibling always
+// qualifies); else the exit is futile. Time thus only moves towards the VM furthest behind, and
+// since every spinner of every VM picks that same VM, its vCPUs are started together. (It broke
+// the ticket-lock convoy in the simulator before turns existed; turns alone now do.) Skew and
 // co-stops are untouched: a spinner that left waits like any other vCPU. A yield gives up the
-// rest of the slice; a directed yield runs the target next on the yielder's pCPU, unless the
-// target is co-stopped.
+// rest of the slice (within its VM's turn the pCPU goes to a waiting sibling, possibly the
+// yielder itself: the pCPU is the VM's until the turn ends); a directed yield runs the target
+// next on the yielder's pCPU, unless the target is co-stopped.
 #include "lib/format.hpp"
 #include "sched/cpu_queues.hpp"
 #include "sched/scheduler.hpp"
@@ -283,6 +294,44 @@ Entity* take_laggard(Scheduler& s, Relaxed& r, uint32_t vm, uint32_t pcpu)
     return best;
 }
 
+// When the turn of `vm` ends: the earliest slice end among its running vCPUs that are not
+// co-stopped and whose slice is not over; kNever when it is not in its turn.
+Ticks turn_end(const Scheduler& s, const Relaxed& r, uint32_t vm, Ticks now)
+{
+    Ticks end = kNever;
+    for (uint32_t p = 0; p < s.pcpu_count(); ++p) {
+        const Entity* x = s.current(p);
+        if (x && x->vm == vm && r.status[x->id] == Status::running && !x->costopped && r.slice_end[p] > now &&
+            r.slice_end[p] < end)
+            end = r.slice_end[p];
+    }
+    return end;
+}
+
+// The vCPU a yield put at the head of pcpu's queue (queued_at 0), off the queue.
+Entity* take_yield_target(Relaxed& r, uint32_t pcpu)
+{
+    Entity* head = r.queues.at(pcpu).front();
+    if (!head || head->queued_at) return nullptr;
+    r.queues.remove(*head);
+    return head;
+}
+
+// The longest-waiting queued vCPU that may run on pcpu and whose VM is in its turn (possibly the
+// vCPU that just yielded pcpu: the pCPU is its VM's until the turn ends), off its queue.
+Entity* take_sibling_in_turn(Scheduler& s, Relaxed& r, uint32_t pcpu, Ticks now)
+{
+    Entity* best = nullptr;
+    for (uint32_t p = 0; p < s.pcpu_count(); ++p)
+        r.queues.at(p).for_each([&](Entity& x) {
+            if (s.may_run_on(x, pcpu) && (!best || x.queued_at < best->queued_at) &&
+                turn_end(s, r, x.vm, now) != kNever)
+                best = &x;
+        });
+    if (best) r.queues.remove(*best);
+    return best;
+}
+
 Decision pick_next(Scheduler& s, uint32_t pcpu, Ticks now)
 {
     Relaxed& r = rc(s);
@@ -312,11 +361,15 @@ Decision pick_next(Scheduler& s, uint32_t pcpu, Ticks now)
     }
     if (!next && r.handoff[pcpu] != kNoVm) next = take_laggard(s, r, r.handoff[pcpu], pcpu);
     r.handoff[pcpu] = kNoVm;
+    if (!next) next = take_yield_target(r, pcpu);
+    if (!next) next = take_sibling_in_turn(s, r, pcpu, now);
     if (!next) next = r.queues.take_oldest(s, pcpu, [](const Entity&) { return true; });
     if (next && !goes_on) {
         // A new turn, also for the previous entity taken again from its queue (alone on its
-        // pCPU): a full slice, or what a co-stop left of the last one.
-        r.slice_end[pcpu] = now + (next->scratch ? next->scratch : s.params().slice);
+        // pCPU): a full slice, or what a co-stop left of the last one, but no later than its
+        // VM's turn ends if it joins running siblings (the VM's vCPUs leave together).
+        Ticks end = now + (next->scratch ? next->scratch : s.params().slice), vm_end = turn_end(s, r, next->vm, now);
+        r.slice_end[pcpu] = vm_end < end ? vm_end : end;
         next->scratch = 0;
     }
     if (next) r.status[next->id] = Status::running;
