@@ -28,9 +28,9 @@
 // other runnable sibling (the leaders, skew <= threshold) is co-stopped: marked with
 // set_costopped (its wait counts as co-stop time), descheduled at once (its pCPU is kicked) or
 // taken off its queue, and never picked. A pCPU a running leader left runs the most lagging
-// laggard of that VM next (a new turn for it, taken out of line); the leader keeps its place in
+// laggard of that VM next (a new slice for it, taken out of line); the leader keeps its place in
 // line and the rest of its slice (Entity::scratch) for later, so every vCPU still gets one slice
-// per turn. Co-start: once no runnable vCPU's skew exceeds the threshold (the laggards caught
+// per round. Co-start: once no runnable vCPU's skew exceeds the threshold (the laggards caught
 // up, which takes one tick of running, or halted or ended), the leaders are queued again where
 // they were.
 //
@@ -341,7 +341,7 @@ Decision pick_next(Scheduler& s, uint32_t pcpu, Ticks now)
     refresh_skew(s, r);
     evaluate(s, r, now);
 
-    // Entity::scratch: the rest of a slice a co-stop cut short, owed to the entity's next turn.
+    // Entity::scratch: the rest of a slice a co-stop cut short, owed to the entity's next run.
     Entity* next = nullptr;
     bool goes_on = false;  // an early decision: `next` keeps the slice it has
     if (previous && previous->state == State::runnable) {
@@ -365,9 +365,9 @@ Decision pick_next(Scheduler& s, uint32_t pcpu, Ticks now)
     if (!next) next = take_sibling_in_turn(s, r, pcpu, now);
     if (!next) next = r.queues.take_oldest(s, pcpu, [](const Entity&) { return true; });
     if (next && !goes_on) {
-        // A new turn, also for the previous entity taken again from its queue (alone on its
-        // pCPU): a full slice, or what a co-stop left of the last one, but no later than its
-        // VM's turn ends if it joins running siblings (the VM's vCPUs leave together).
+        // A new slice, also for the previous entity taken again from its queue (alone on its
+        // pCPU): a full one, or what a co-stop left of the last one, but ending no later than its
+        // VM's turn if it joins running siblings (the VM's vCPUs leave together).
         Ticks end = now + (next->scratch ? next->scratch : s.params().slice), vm_end = turn_end(s, r, next->vm, now);
         r.slice_end[pcpu] = vm_end < end ? vm_end : end;
         next->scratch = 0;
