@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # tools/schedsim, tools/trace2perfetto and tools/schedsim-plot on the host (no emulator): a
 # two-value overcommit sweep into a CSV with plausible numbers, a trace converted to valid
-# Perfetto JSON, a bad option refused with status 2, and a plot when matplotlib is there.
+# Perfetto JSON, co-running shares from traces (gang whole, round-robin partial), a bad option
+# refused with status 2, and a plot when matplotlib is there.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
 work=$ROOT/build/logs/test-schedsim
@@ -64,6 +65,31 @@ assert len({e["cname"] for e in slices}) == 2, "want one colour per VM"
 assert any(e["ph"] == "i" for e in events), "no instant events"
 print("json ok:", len(slices), "slices")
 PY
+# Co-running shares: gang runs a VM's vCPUs all together or none; round-robin (the trace above,
+# 8 vCPUs on 4 pCPUs) runs them partly.
+"$ROOT/tools/schedsim" --policy gang --vms 2 --duration-ms 30 --trace "$work/gang.txt" >/dev/null 2>>"$LOG" ||
+    fail "tools/schedsim --policy gang --trace exited with $?"
+for name in gang trace; do
+    "$ROOT/tools/trace2perfetto" --corun "$work/$name.txt" >"$work/$name-corun.txt" 2>>"$LOG" ||
+        fail "tools/trace2perfetto --corun $name.txt exited with $?"
+    cat "$work/$name-corun.txt" >>"$LOG"
+done
+python3 - "$work/gang-corun.txt" "$work/trace-corun.txt" >>"$LOG" 2>&1 <<'PY' || fail "implausible --corun shares"
+import sys
+def shares(path):
+    rows = [line.split()[1:] for line in open(path) if line.startswith("corun ")]
+    return {r[0]: [float(x.split(":")[1]) for x in r[1:]] for r in rows}
+gang, rr = shares(sys.argv[1]), shares(sys.argv[2])
+assert sorted(gang) == sorted(rr) == ["vm0", "vm1"], (gang, rr)
+for vm, s in list(gang.items()) + list(rr.items()):
+    assert len(s) == 5 and abs(sum(s) - 1) < 0.01, (vm, s)
+for vm, s in gang.items():
+    assert max(s[1:4]) < 0.001 and s[4] > 0.3, ("gang ran part of", vm, s)
+for vm, s in rr.items():
+    assert sum(s[1:4]) > 0.3, ("round-robin co-scheduled", vm, s)
+print("corun ok:", gang, rr)
+PY
+
 echo "no trace in here" >"$work/empty.log"
 if "$ROOT/tools/trace2perfetto" "$work/empty.log" >/dev/null 2>"$work/empty.err"; then
     fail "tools/trace2perfetto accepted a file without a trace"

@@ -44,11 +44,8 @@ TEST(SchedCore, HintsAreBoundedPerRequestAndPerWindow)
 TEST(SchedCore, TraceRecordsSwitchesInTheDumpFormat)
 {
     sim::Machine m(policy("round-robin"), params(), 1, 64);
-    sim::Busy a, b;
-    m.add_vm("first");
-    m.add_vcpu(a);
-    m.add_vm("second");
-    m.add_vcpu(b);
+    TwoBusyVms vms;
+    vms.add(m);
     ASSERT_EQ(m.start(), nullptr);
     m.run_until(30'000);
     auto lines = lines_of([&](sched::LineSink sink) { m.scheduler().dump_trace(sink); });
@@ -113,11 +110,8 @@ TEST(SchedCore, AWakeBeforeTheBlockedEntityLeftItsPcpuKeepsBothRunning)
     for (const sched::Policy* const* p = sched::kPolicies; *p; ++p) {
         SCOPED_TRACE((*p)->name);
         sim::Machine m(**p, params(), 1);
-        sim::Busy a, b;
-        m.add_vm("first");
-        m.add_vcpu(a);
-        m.add_vm("second");
-        m.add_vcpu(b);
+        TwoBusyVms vms;
+        vms.add(m);
         ASSERT_EQ(m.start(), nullptr);
         sched::Scheduler& s = m.scheduler();
         sched::Entity* running = s.schedule(0, 1).next;

@@ -87,6 +87,19 @@ private:
     bool off_;
 };
 
+// Two VMs named "first" and "second" of one busy vCPU each: the smallest competition.
+struct TwoBusyVms {
+    sim::Busy first, second;
+
+    void add(sim::Machine& m)
+    {
+        m.add_vm("first");
+        m.add_vcpu(first);
+        m.add_vm("second");
+        m.add_vcpu(second);
+    }
+};
+
 // Counts, at every decision, each vCPU running outside its affinity or on two pCPUs at once.
 struct PlacementChecker {
     int violations = 0;

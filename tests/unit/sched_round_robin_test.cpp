@@ -11,15 +11,12 @@ constexpr Ticks kSecond = 1'000'000;
 TEST(RoundRobin, TwoBusyVcpusShareOnePcpuInSliceSizedTurns)
 {
     sim::Machine m(policy("round-robin"), params(), 1);
-    sim::Busy a, b;
-    m.add_vm("a");
-    m.add_vcpu(a);
-    m.add_vm("b");
-    m.add_vcpu(b);
+    TwoBusyVms vms;
+    vms.add(m);
     ASSERT_EQ(m.start(), nullptr);
     m.run_until(kSecond);
-    EXPECT_EQ(a.ran + b.ran, kSecond);
-    EXPECT_EQ(a.ran, kSecond / 2);  // 100 slices of 10 ms, alternating
+    EXPECT_EQ(vms.first.ran + vms.second.ran, kSecond);
+    EXPECT_EQ(vms.first.ran, kSecond / 2);  // 100 slices of 10 ms, alternating
     EXPECT_EQ(m.scheduler().entity(0).metrics.preemptions, 50u);
 }
 
