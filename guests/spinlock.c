@@ -12,6 +12,8 @@
  *   ncs=N       loop iterations outside it (default 400, ~2000 instructions)
  *   hint=1      before each acquisition, the preemption-hint hypercall (VMCALL
  *               RAX=0x4d480002, RBX=50 us); its result (the microseconds granted) is ignored
+ *   delay=K     the BSP waits K thousand TSC ticks before it starts the APs (default 0): moves
+ *               the VM's start against the others', so that repeated runs sample other phases
  *
  * The critical section adds the shared counter's value to each word of a shared array and then
  * increments the counter: two holders at once would lose updates, which the final check finds
@@ -48,6 +50,7 @@ static struct {
 static volatile u32 go, stop, reported;
 static u64 start_tsc, duration_ticks;
 static u32 cs_iterations, ncs_iterations, hint;
+static u64 delay_ticks;
 
 static void lock_acquire(void)
 {
@@ -117,6 +120,7 @@ int main(void)
     cs_iterations = (u32)cmdline_number("cs", 24);
     ncs_iterations = (u32)cmdline_number("ncs", 400);
     hint = cmdline_number("hint", 0) != 0;
+    delay_ticks = cmdline_number("delay", 0) * 1000;
     if (hint && !under_matryoshka()) {
         note("hint=1 ignored: VMCALL is #UD outside VMX non-root");
         hint = 0;
@@ -133,9 +137,10 @@ int main(void)
     u32 bsp = 0;
     while (bsp < n && ids[bsp] != smp_bsp_id) ++bsp;
     if (bsp == n) fail(EXIT_ASSERT, "the BSP's APIC ID %u is not in the MADT", smp_bsp_id);
-    printf("SPINLOCK config vcpus=%u duration=%llu cs=%u ncs=%u hint=%u\n", n, duration_ticks, cs_iterations,
-           ncs_iterations, hint);
+    printf("SPINLOCK config vcpus=%u duration=%llu cs=%u ncs=%u hint=%u delay=%llu\n", n, duration_ticks,
+           cs_iterations, ncs_iterations, hint, delay_ticks);
 
+    for (u64 begin = rdtsc(); rdtsc() - begin < delay_ticks;) pause();
     u32 online = smp_start_aps(ids, n, ap_main);
     if (online < n - 1) {
         console_lock();
