@@ -350,6 +350,24 @@ TEST(LockHolderAware, WithoutACandidateAPauseLoopExitFallsBackToCreditsYield)
     EXPECT_GT(double(user.ran), 0.6 * kSecond);
 }
 
+TEST(LockHolderAware, NeverDirectedYieldsToASpinningSibling)
+{
+    // Two siblings that only spin, in the kernel, on one pCPU: each is queued spinning when the
+    // other exits. A directed yield would only swap the spinners (a ticket-lock convoy's
+    // hand-round); credit's yield still passes the pCPU while the other has the priority.
+    sim::Machine m(policy("lock-holder-aware"), params(), 1);
+    Spinner a(50, true), b(50, true);
+    m.add_vm("vm");
+    sched::Entity& ea = m.add_vcpu(a);
+    sched::Entity& eb = m.add_vcpu(b);
+    ASSERT_EQ(m.start(), nullptr);
+    m.run_until(kSecond);
+    EXPECT_GT(ea.metrics.pause_loop_exits + eb.metrics.pause_loop_exits, 1000u);
+    EXPECT_EQ(ea.metrics.directed_yields + eb.metrics.directed_yields, 0u);
+    EXPECT_GT(ea.metrics.switches_in + eb.metrics.switches_in, 10u);  // credit's yields
+    EXPECT_EQ(a.ran + b.ran, kSecond);
+}
+
 TEST(LockHolderAware, APauseLoopExitWithNobodyWaitingIsFutile)
 {
     sim::Machine m(policy("lock-holder-aware"), params(), 1);
