@@ -4,6 +4,7 @@
 #include "arch/paging.hpp"
 #include "drivers/fb_text.hpp"
 #include "drivers/serial.hpp"
+#include "lib/byte_ring.hpp"
 #include "lib/spinlock.hpp"
 
 namespace console {
@@ -14,6 +15,48 @@ uint16_t serial_port = 0x3f8;
 uint16_t programmed_port = 0;  // the UART serial::init last set up (0: none yet)
 bool e9 = false;
 Spinlock lock;
+
+// Serial output is queued and sent as the UART takes it: at 115200 baud a line of 80 bytes
+// takes ~7 ms, which a guest's console write would otherwise spend inside its VM exit (and any
+// CPU that prints meanwhile, spinning on the lock). 64 KiB holds the whole boot log; a writer
+// only waits when its text does not fit, and then only until it does.
+ByteRing<64 * 1024> serial_queue;
+uint32_t serial_queue_bytes;  // its size, for poll()'s lock-free look
+
+// Moves queued bytes into the UART until at least `wanted_room` bytes of the queue are free,
+// waiting for the UART as needed, then what it takes without waiting. wanted_room 0: never waits.
+// A UART that stopped taking bytes loses what is queued: waiting on it would hang every writer.
+void send_queued(size_t wanted_room)
+{
+    while (!serial_queue.empty()) {
+        bool must_wait = serial_queue.room() < wanted_room;
+        unsigned room = must_wait ? serial::wait_transmit_room(serial_port) : serial::transmit_room(serial_port);
+        if (!room && must_wait) serial_queue.clear();
+        if (!room) break;
+        for (; room && !serial_queue.empty(); --room) {
+            serial::transmit(serial_port, serial_queue.front());
+            serial_queue.pop();
+        }
+    }
+    __atomic_store_n(&serial_queue_bytes, uint32_t(serial_queue.size()), __ATOMIC_RELAXED);
+}
+
+// A terminal wants "\r\n" for a new line. A text longer than the queue goes in pieces; the lock
+// holds other CPUs' lines back until all of it is in.
+void queue_for_serial(const char* text, size_t length)
+{
+    constexpr size_t kPiece = 256;
+    while (length) {
+        size_t piece = length < kPiece ? length : kPiece;
+        send_queued(2 * piece);  // room for the worst case: every byte a '\n'
+        for (size_t i = 0; i < piece; ++i) {
+            if (text[i] == '\n') serial_queue.push("\r", 1);
+            serial_queue.push(text + i, 1);
+        }
+        text += piece;
+        length -= piece;
+    }
+}
 
 // The framebuffer console. Its text shadow is 64 KiB: a 3840x2160 screen is 480 x 135 cells;
 // larger screens use the rows that fit.
@@ -28,7 +71,7 @@ size_t early_length = 0;
 
 void emit(const char* text, size_t length)
 {
-    if (serial_port) serial::write(serial_port, text, length);
+    if (serial_port) queue_for_serial(text, length);
     if (e9)
         for (size_t i = 0; i < length; ++i) cpu::outb(0xe9, uint8_t(text[i]));
     if (screen_on) {
@@ -71,6 +114,7 @@ const char* start_screen(const mb2::Framebuffer& f)
 const char* configure(const Outputs& wanted)
 {
     SpinlockGuard guard(lock);
+    if (serial_port && wanted.serial_port != serial_port) send_queued(serial_queue.capacity());
     serial_port = wanted.serial_port;
     if (serial_port && serial_port != programmed_port) {
         if (serial::init(serial_port)) programmed_port = serial_port;
@@ -97,18 +141,34 @@ void write(const char* text, size_t length)
 {
     SpinlockGuard guard(lock);
     emit(text, length);
+    if (serial_port) send_queued(0);
 }
 
+// A CPU that stopped while holding the lock may have left the queue half updated; its bytes are
+// at worst garbled (positions wrap with a mask), and a fault report must come out regardless.
 void write_unlocked_if_stuck(const char* text, size_t length)
 {
     bool locked = lock.lock_bounded(10'000'000);
     emit(text, length);
+    if (serial_port) send_queued(serial_queue.capacity());
     if (locked) lock.unlock();
+}
+
+void poll()
+{
+    if (!__atomic_load_n(&serial_queue_bytes, __ATOMIC_RELAXED) || !lock.try_lock()) return;
+    if (serial_port) send_queued(0);
+    lock.unlock();
 }
 
 void flush()
 {
-    if (serial_port) serial::flush(serial_port);
+    bool locked = lock.lock_bounded(10'000'000);  // as write_unlocked_if_stuck: panics flush too
+    if (serial_port) {
+        send_queued(serial_queue.capacity());
+        serial::flush(serial_port);
+    }
+    if (locked) lock.unlock();
 }
 
 FormatSink emergency_sink() { return FormatSink{emergency_write, nullptr}; }

@@ -1,6 +1,7 @@
 // The hypervisor's console: every line goes to each enabled output (serial, port 0xE9, the boot
 // framebuffer). Lines from different CPUs never interleave: output is assembled per call under
-// one lock.
+// one lock. Serial output is queued and goes out as the UART takes it (write() sends what the UART
+// takes at once, poll() more): a writer waits for the UART only when the queue is full.
 #pragma once
 #include "boot/multiboot2.hpp"
 #include "lib/format.hpp"
@@ -31,8 +32,12 @@ struct Active {
 Active active();
 
 void write(const char* text, size_t length);
-// Used by fault paths: takes the lock if it can within a bound, and writes regardless.
+// Used by fault paths: takes the lock if it can within a bound, and writes regardless; returns
+// once the text has left the machine.
 void write_unlocked_if_stuck(const char* text, size_t length);
+// Every CPU calls it often (each VM exit, each idle spin): sends queued serial output the UART
+// takes without waiting. Cheap when nothing is queued or another CPU holds the console.
+void poll();
 void flush();  // every byte written so far has left the machine
 FormatSink emergency_sink();
 

@@ -160,11 +160,13 @@ void leave(ExitStatus status)
         break;
     case boot::ExitMethod::halt: console::info("halted"); break;
     }
+    console::flush();
     if (method != boot::ExitMethod::halt) cpu::halt_forever();
     // Still listening to the console: `r` and `p` turn a machine that stopped into one that
     // reboots or powers off, without a trip to its power button.
     for (;;) {
         debug_keys::poll();
+        console::poll();
         cpu::pause();
     }
 }

@@ -9,10 +9,14 @@ constexpr uint16_t data = 0, interrupt_enable = 1, divisor_low = 0, divisor_high
                    fifo_control = 2, line_control = 3, modem_control = 4, line_status = 5, scratch = 7;
 constexpr uint8_t line_status_data_ready = 0x01, line_status_thr_empty = 0x20, line_status_transmitter_empty = 0x40;
 
-// Bounded: a UART that stops draining must not hang the hypervisor.
-void wait_line_status(uint16_t port, uint8_t bit)
+// Bounded: a UART that stops draining must not hang the hypervisor. True when `bit` came up.
+bool wait_line_status(uint16_t port, uint8_t bit)
 {
-    for (unsigned spins = 0; spins < 100000 && !(cpu::inb(port + line_status) & bit); ++spins) cpu::pause();
+    for (unsigned spins = 0; spins < 100000; ++spins) {
+        if (cpu::inb(port + line_status) & bit) return true;
+        cpu::pause();
+    }
+    return false;
 }
 constexpr uint32_t base_clock = 115200;
 
@@ -24,7 +28,7 @@ constexpr uint8_t fifos_enabled = 0xc0;
 constexpr unsigned fifo_depth = 16;
 uint16_t port_with_fifo = 0;  // the port init found a working transmit FIFO on (0: none)
 
-unsigned transmit_room(uint16_t port) { return port == port_with_fifo ? fifo_depth : 1; }
+unsigned room_when_empty(uint16_t port) { return port == port_with_fifo ? fifo_depth : 1; }
 }  // namespace
 
 bool init(uint16_t port)
@@ -44,22 +48,17 @@ bool init(uint16_t port)
     return true;
 }
 
-void write(uint16_t port, const char* text, size_t length)
+unsigned transmit_room(uint16_t port)
 {
-    unsigned room = 0;  // bytes the transmitter takes before the next wait for THRE
-    auto put = [&](char byte) {
-        if (!room) {
-            wait_line_status(port, line_status_thr_empty);
-            room = transmit_room(port);
-        }
-        cpu::outb(port + data, uint8_t(byte));
-        --room;
-    };
-    for (size_t i = 0; i < length; ++i) {
-        if (text[i] == '\n') put('\r');
-        put(text[i]);
-    }
+    return cpu::inb(port + line_status) & line_status_thr_empty ? room_when_empty(port) : 0;
 }
+
+unsigned wait_transmit_room(uint16_t port)
+{
+    return wait_line_status(port, line_status_thr_empty) ? room_when_empty(port) : 0;
+}
+
+void transmit(uint16_t port, char byte) { cpu::outb(port + data, uint8_t(byte)); }
 
 void flush(uint16_t port) { wait_line_status(port, line_status_transmitter_empty); }
 

@@ -7,6 +7,9 @@
  *   vmcall     the nop hypercall, 0x4d487fff (only under Matryoshka: natively VMCALL is #UD)
  *   floor      VMCALL 0x4d487ffe, which the benchmark image (build/matryoshka-bench.elf) answers
  *              before any other work: the cost of the exit and entry alone
+ *   console_line  a 78-byte line printed through COM1 (16 samples: each one is a line of output);
+ *              under Matryoshka it is the guest's polled UART writes plus whatever the hypervisor
+ *              does with the line before it resumes the guest
  * and compute_mem: the ticks of a fixed loop (2M steps of an LCG updating words of a 1 MiB
  * array), which runs without exits and shows the cost of EPT on memory-bound code.
  * Output: one line per figure, "BENCH name ticks" (name = op_min, op_median, compute_mem), then
@@ -65,6 +68,12 @@ static inline void do_cpuid(void)
     __asm__ volatile("cpuid" : "+a"(a), "=b"(b), "+c"(c), "=d"(d));
 }
 
+#define CONSOLE_LINE_SAMPLES 16
+#define CONSOLE_LINE "console line: 0123456789 abcdefghijklmnopqrstuvwxyz ABCDEFGHIJKLMNOPQRSTUVWXY\n"
+_Static_assert(sizeof CONSOLE_LINE - 1 == 78, "the figure is for a 78-byte line");
+
+static void puts_line(const char *line) { printf("%s", line); }
+
 static u32 array[256 * 1024]; /* 1 MiB */
 
 static u32 compute_mem(void)
@@ -99,6 +108,11 @@ int main(void)
     } else {
         skip_native("vmcall figures (VMCALL outside VMX non-root is #UD)");
     }
+
+    u32 samples_wanted = n;
+    n = CONSOLE_LINE_SAMPLES;
+    MEASURE("console_line", puts_line(CONSOLE_LINE));
+    n = samples_wanted;
 
     memset(array, 0, sizeof array);
     u64 t0 = tsc();

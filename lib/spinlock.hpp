@@ -22,6 +22,8 @@ public:
         }
         return false;
     }
+    // One attempt: for work that another holder will do anyway (draining the console).
+    bool try_lock() { return lock_bounded(1); }
     void unlock() { __atomic_store_n(&serving_, serving_ + 1, __ATOMIC_RELEASE); }
 
 private:

@@ -5,6 +5,7 @@
 #include "arch/cpu.hpp"
 #include "arch/smp.hpp"
 #include "arch/tsc.hpp"
+#include "drivers/console.hpp"
 #include "drivers/debug_keys.hpp"
 #include "lib/format.hpp"
 #include "vmx/events.hpp"
@@ -242,6 +243,7 @@ void run_slice(PerCpu& cpu, Vcpu& vcpu, uint64_t deadline)
     sched::Scheduler& s = scheduling::scheduler();
     if (!vcpu.ple_window) vcpu.ple_window = kPleWindowMin;
     for (;;) {
+        console::poll();
         if (cpu.index == 0) debug_keys::poll();
         if (vms::ended(*vcpu.vm)) return;  // vms::end has ended its entity
         switch (vm_reset::take(cpu, vcpu)) {
@@ -287,6 +289,7 @@ void idle(PerCpu& cpu, uint64_t until)
     sched::Scheduler& s = scheduling::scheduler();
     vcpu_switch::unload(cpu);
     for (;;) {
+        console::poll();
         if (cpu.index == 0) debug_keys::poll();
         if (s.take_resched(cpu.index) || scheduling::finished()) return;
         uint64_t now = cpu::rdtsc();

@@ -1,7 +1,6 @@
 #!/usr/bin/env bash
 # The bench guest under the hypervisor prints every figure (make bench reads them), including the
 # VMCALL round trip (hypercall 0x7fff, nop).
-# Pending: enable once the hypervisor runs guests and has hypercall 0x7fff.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
 boot "" 0 --emulator bochs "bench,cmdline=n=200"

@@ -2,7 +2,6 @@
 # CPUID as the guest sees it: hypervisor bit, "KVMKVMKVM" at 0x40000000 with only kvmclock's
 # feature bits, "MatryoshkaHV" at 0x40000100, VMX and SMX hidden,
 # the APIC ID field matching the local APIC.
-# Pending: enable once the hypervisor runs guests.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
 boot "" 0 --emulator bochs cpuid

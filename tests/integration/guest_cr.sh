@@ -1,7 +1,6 @@
 #!/usr/bin/env bash
 # Control registers: CR0.CD/NW/NE/WP... round trips (shadowed where VMX forces bits), CR4.VMXE
 # reads 0 and setting it is a #GP, CR4 feature bits round-trip.
-# Pending: enable once the hypervisor runs guests.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
 boot "" 0 --emulator bochs cr

@@ -1,7 +1,6 @@
 #!/usr/bin/env bash
 # The guest's own IDT: #DE #DB #BP #OF #BR #UD #NM #GP #NP and #PF under its own paging, each
 # with the right vector, error code and EIP, each recovered.
-# Pending: enable once the hypervisor runs guests.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
 boot "" 0 --emulator bochs exceptions

@@ -1,7 +1,6 @@
 #!/usr/bin/env bash
 # One guest: the boot protocol (Multiboot v1 magic and information, memory map vs fw_cfg and CMOS),
 # its command line with a blank in it (GRUB hands it over as "cmdline=name=vm1 expect_mem=32M").
-# Pending: enable (rename to .sh) once the hypervisor runs guests.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
 boot "" 0 --emulator bochs "hello,name=vm1,mem=32M,cmdline=name=vm1 expect_mem=32M"

@@ -1,6 +1,5 @@
 #!/usr/bin/env bash
 # A guest with two files (module=): the boot information lists both as page-aligned modules.
-# Pending: enable once the hypervisor runs guests.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
 boot "" 0 --emulator bochs "hello,module=$ROOT/guests/hello.c,module=$ROOT/guests/guests.mk,cmdline=expect_modules=2"

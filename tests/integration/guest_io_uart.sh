@@ -1,7 +1,6 @@
 #!/usr/bin/env bash
 # Port I/O: the virtual 16550 probed like a driver, port 0xE9, an unclaimed port (all ones),
 # string I/O forwards and backwards. The rep outsb lines must reach the console whole.
-# Pending: enable once the hypervisor runs guests.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
 boot "" 0 --emulator bochs io_uart

@@ -1,7 +1,6 @@
 #!/usr/bin/env bash
 # Local APIC MMIO through the instruction forms the emulator decodes (mov, movzx, or/and/xor,
 # test, xchg, cmpxchg, rep stos, movs, push/pop, a segment based at the APIC page).
-# Pending: enable once the hypervisor runs guests.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
 boot "" 0 --emulator bochs lapic_mmio

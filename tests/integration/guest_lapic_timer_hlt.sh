@@ -1,7 +1,6 @@
 #!/usr/bin/env bash
 # The virtual local APIC timer: one-shot (PAUSE, then HLT), periodic, TSC-deadline, x2APIC;
 # HLT sleeps until the timer interrupt.
-# Pending: enable once the hypervisor runs guests.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
 boot "" 0 --emulator bochs lapic_timer_hlt

@@ -1,7 +1,6 @@
 #!/usr/bin/env bash
 # The guest's own switch to 64-bit mode and back: 4-level paging, EFER.LME/LMA, an alias above
 # 4 GiB, CR8 and the TPR.
-# Pending: enable once the hypervisor runs guests.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
 boot "" 0 --emulator bochs long_mode

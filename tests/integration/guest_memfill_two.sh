@@ -1,7 +1,6 @@
 #!/usr/bin/env bash
 # Two VMs at once on one CPU, each filling all its RAM with its own pattern and checking it after
 # yielding: neither sees the other's memory.
-# Pending: enable once the hypervisor runs guests.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
 boot "" 0 --emulator bochs --cpus 1 "memfill,name=mf1,cmdline=pattern=0x5a" "memfill,name=mf2,cmdline=pattern=0xa5"

@@ -1,7 +1,6 @@
 #!/usr/bin/env bash
 # MSRs: PAT, EFER.SCE, TSC, APIC base, SYSENTER, KERNEL_GS_BASE round trips; #GP on unknown MSRs, on
 # IA32_VMX_BASIC and on writing IA32_FEATURE_CONTROL.
-# Pending: enable once the hypervisor runs guests.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
 boot "" 0 --emulator bochs msr

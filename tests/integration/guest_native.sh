@@ -3,7 +3,6 @@
 # command, or -bios for realmode): the guests themselves are right where the hardware (here QEMU)
 # is. Checks that need Matryoshka print SKIP. The hostile catalogue's scenarios that hardware lets
 # finish (guests/hostile/) run too; triple_fault ends without a verdict (1).
-# Pending: the lead enables it with the guest tests.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
 for guest in hello cpuid msr cr io_uart lapic_timer_hlt lapic_mmio exceptions long_mode memfill bench realmode; do

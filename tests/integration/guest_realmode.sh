@@ -1,6 +1,5 @@
 #!/usr/bin/env bash
 # A flat binary started in real mode at the reset vector (F000:FFF0): UART output and debug-exit.
-# Pending: enable once the hypervisor runs guests.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
 boot "" 0 --emulator bochs realmode
