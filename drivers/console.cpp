@@ -156,10 +156,12 @@ void write_unlocked_if_stuck(const char* text, size_t length)
 
 void poll()
 {
-    if (!__atomic_load_n(&serial_queue_bytes, __ATOMIC_RELAXED) || !lock.try_lock()) return;
+    if (!output_queued() || !lock.try_lock()) return;
     if (serial_port) send_queued(0);
     lock.unlock();
 }
+
+bool output_queued() { return __atomic_load_n(&serial_queue_bytes, __ATOMIC_RELAXED) != 0; }
 
 void flush()
 {

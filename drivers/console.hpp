@@ -38,6 +38,8 @@ void write_unlocked_if_stuck(const char* text, size_t length);
 // Every CPU calls it often (each VM exit, each idle spin): sends queued serial output the UART
 // takes without waiting. Cheap when nothing is queued or another CPU holds the console.
 void poll();
+// Serial output waits in the queue (for the next poll()).
+bool output_queued();
 void flush();  // every byte written so far has left the machine
 FormatSink emergency_sink();
 

@@ -39,6 +39,11 @@ constexpr uint32_t kPleWindowMin = 4096, kPleWindowMax = 64 * kPleWindowMin;
 // 3C 26.7.4), would run no guest at all.
 constexpr uint64_t kMinimumRunUs = 20;
 
+// While console output is queued, a CPU leaves its guest at least this often to feed the UART
+// (console::poll): the 16550A's 16-byte FIFO empties in ~1.4 ms at 115200 baud, and guests that
+// rarely exit would otherwise let it out 16 bytes per slice (a trace dump over minutes).
+constexpr uint64_t kConsolePollUs = 1000;
+
 // VM-instruction error numbers (SDM Vol. 3C 31.4 "VM Instruction Error Numbers").
 const char* instruction_error_name(uint32_t error)
 {
@@ -112,6 +117,10 @@ void arm_slice_timer(PerCpu& cpu, const Vcpu& vcpu, uint64_t now, uint64_t deadl
     if (lapic < earliest_lapic) lapic = earliest_lapic;
     if (lapic < deadline) deadline = lapic;
     if (cpu.sleeper_deadline < deadline) deadline = cpu.sleeper_deadline;
+    if (console::output_queued()) {
+        uint64_t console_poll = now + kConsolePollUs * scheduling::ticks_per_us();
+        if (console_poll < deadline) deadline = console_poll;
+    }
     slice_timer::arm(cpu, now, deadline);
 }
 
