@@ -85,6 +85,7 @@ constexpr uint32_t ecx1_tsc_deadline = 1u << 24;
 constexpr uint32_t ecx1_xsave = 1u << 26;
 constexpr uint32_t ecx1_hypervisor = 1u << 31;
 constexpr uint32_t edx1_apic = 1u << 9;
+constexpr uint32_t edx1_pat = 1u << 16;
 constexpr uint32_t ebx7_smep = 1u << 7;
 constexpr uint32_t ebx7_smap = 1u << 20;
 constexpr uint32_t edx_ext_nx = 1u << 20;
@@ -95,6 +96,7 @@ constexpr uint32_t edx_ext_long_mode = 1u << 29;
 namespace msr {
 constexpr uint32_t apic_base = 0x1b;
 constexpr uint32_t feature_control = 0x3a;
+constexpr uint32_t pat = 0x277;
 constexpr uint32_t efer = 0xc0000080;
 constexpr uint32_t fs_base = 0xc0000100;
 constexpr uint32_t gs_base = 0xc0000101;

@@ -75,6 +75,8 @@ const char* init(FrameAllocator& frames, const mb2::BootInfo& boot)
     memory.frames = &frames;
     X86Format format;
     format.allow_1g = cpu::cpuid(0x80000001).edx & cpu::feature::edx_ext_1g_pages;
+    // Every x86-64 CPU has PAT; checked anyway, as without it a WC request falls back to UC.
+    if (cpu::cpuid(1).edx & cpu::feature::edx1_pat) format.pat = X86Format::kPat;
     tables = new (tables_storage) PageTable<X86Format, KernelTableMemory>(format, memory);
     if (!tables->init()) return "no memory below 4 GiB for page tables";
 
@@ -101,19 +103,33 @@ const char* init(FrameAllocator& frames, const mb2::BootInfo& boot)
     smap = leaf7 & cpu::feature::ebx7_smap;
     if (smep) cr4 |= cpu::cr4::smep;
     if (smap) cr4 |= cpu::cr4::smap;
-    cpu::write_cr3(tables->root());
+    use_on_this_cpu();
     cpu::write_cr4(cr4);
     return nullptr;
 }
 
-volatile void* map_device(uint64_t physical, uint64_t size)
+// The tables' PAT layout goes into IA32_PAT before they are used: every CPU must hold the same
+// one (SDM Vol. 3A 12.12.4). The boot tables never set the PAT bit, and only PA4/PA5 differ from
+// the power-on layout, so nothing mapped changes type. VM exits restore it (the host-PAT field,
+// read from this MSR when a VMCS is set up).
+void use_on_this_cpu()
+{
+    if (tables->format().pat != X86Format::kDefaultPat) cpu::wrmsr(cpu::msr::pat, tables->format().pat);
+    cpu::write_cr3(tables->root());
+}
+
+volatile void* map_device(uint64_t physical, uint64_t size, MemoryType type)
 {
     SpinlockGuard guard(lock);
     uint64_t start = page_down(physical), end = page_up(physical + size);
-    if (!tables->map(kDirectMapBase + start, start, end - start, kDevice)) return nullptr;
+    Access access = kDevice;
+    if (can_map(type)) access.type = type;
+    if (!tables->map(kDirectMapBase + start, start, end - start, access)) return nullptr;
     asm volatile("mov %%cr3, %%rax; mov %%rax, %%cr3" ::: "rax", "memory");
     return phys_to_virt(physical);
 }
+
+bool can_map(MemoryType type) { return tables->format().pat_index(type) >= 0; }
 
 const void* map_firmware(uint64_t physical, uint64_t size)
 {

@@ -1,12 +1,13 @@
 // The hypervisor's own address space: its image at -2 GiB with per-section rights (W^X), a
 // non-executable direct map of physical memory at kDirectMapBase, and device pages mapped
-// uncacheable into that same direct map on demand.
+// uncacheable (a framebuffer write-combining) into that same direct map on demand.
 #pragma once
 #include <cstddef>
 #include <cstdint>
 
 #include "boot/multiboot2.hpp"
 #include "lib/frame_allocator.hpp"
+#include "lib/page_table.hpp"
 
 namespace paging {
 
@@ -23,9 +24,15 @@ uint64_t virt_to_phys(const void* virt);  // direct map or image addresses
 // Builds the page tables and switches to them. Until then, the boot tables map 0-4 GiB.
 // Returns nullptr or an error.
 const char* init(FrameAllocator& frames, const mb2::BootInfo& boot);
+// Every other CPU, as it starts: programs IA32_PAT as the tables need it and loads them.
+void use_on_this_cpu();
 
-// Uncacheable, non-executable mapping of a device's registers; nullptr when out of memory.
-volatile void* map_device(uint64_t physical, uint64_t size);
+// Non-executable mapping of a device's registers or memory, uncacheable unless `type` says
+// otherwise (write_combining for a framebuffer: UC writes to it are an order of magnitude slower);
+// a type the PAT layout cannot give maps uncacheable. nullptr when out of memory.
+volatile void* map_device(uint64_t physical, uint64_t size, MemoryType type = MemoryType::uncacheable);
+// Whether map_device gives `type` rather than uncacheable.
+bool can_map(MemoryType type);
 // Read-only view of firmware tables that may lie outside RAM the memory map describes.
 const void* map_firmware(uint64_t physical, uint64_t size);
 // Identity mapping used while application processors switch to long mode.

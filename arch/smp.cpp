@@ -112,6 +112,7 @@ bool start_one(PerCpu& cpu, uint64_t trampoline, uint32_t timeout_ms)
 
 extern "C" [[noreturn]] void ap_main(PerCpu* self)
 {
+    paging::use_on_this_cpu();  // before it prints: the framebuffer's mapping needs this CPU's PAT
     activate_cpu(*self);
     lapic::init_this_cpu();
     __atomic_store_n(&self->online, true, __ATOMIC_RELEASE);

@@ -144,7 +144,7 @@ void smap_selftest()
 }
 
 // The framebuffer console needs the hypervisor's page tables: the framebuffer may lie above
-// 4 GiB and is mapped uncacheable. It starts with the lines written so far.
+// 4 GiB and is mapped write-combining. It starts with the lines written so far.
 void start_framebuffer_console()
 {
     const mb2::Framebuffer& fb = boot_info.framebuffer;
@@ -156,8 +156,8 @@ void start_framebuffer_console()
         return;
     }
     console::Active active = console::active();
-    console::info("framebuffer console: {}x{}, {} bpp at {:#x}, {}x{} characters", fb.width, fb.height, fb.bpp,
-                  fb.address, active.columns, active.rows);
+    console::info("framebuffer console: {}x{}, {} bpp at {:#x} ({}), {}x{} characters", fb.width, fb.height, fb.bpp,
+                  fb.address, active.write_combining ? "write-combining" : "uncacheable", active.columns, active.rows);
 }
 
 const void* map_firmware(void*, uint64_t physical, size_t length) { return paging::map_firmware(physical, length); }

@@ -98,9 +98,9 @@ const char* start_screen(const mb2::Framebuffer& f)
     if (f.bpp < 8 || f.bpp > 32) return "only 8 to 32 bits per pixel are supported";
     if (!f.address || !f.width || !f.height) return "GRUB described an empty framebuffer";
     uint64_t size = uint64_t(f.pitch) * f.height;
-    // Uncacheable, like every device page (arch/paging.hpp): write-combining would need a PAT
-    // entry the hypervisor does not program. Drawing only writes, so UC costs little.
-    auto* base = static_cast<uint8_t*>(const_cast<void*>(paging::map_device(f.address, size)));
+    // Write-combining: drawing only writes, and a UC write waits for the bus each time, so a
+    // scrolled screen would cost tens of ms of every console line.
+    auto* base = static_cast<uint8_t*>(const_cast<void*>(paging::map_device(f.address, size, MemoryType::write_combining)));
     if (!base) return "out of memory for the page tables that map the framebuffer";
     fb::Surface surface{base, f.pitch, f.width, f.height, pixel_format(f)};
     if (const char* error = fb::check(surface)) return error;
@@ -134,7 +134,8 @@ const char* configure(const Outputs& wanted)
 Active active()
 {
     SpinlockGuard guard(lock);
-    return Active{serial_port, e9, screen_on, screen_on ? screen.columns() : 0, screen_on ? screen.rows() : 0};
+    return Active{serial_port, e9, screen_on, screen_on ? screen.columns() : 0, screen_on ? screen.rows() : 0,
+                  screen_on && paging::can_map(MemoryType::write_combining)};
 }
 
 void write(const char* text, size_t length)

@@ -28,6 +28,7 @@ struct Active {
     bool e9;
     bool framebuffer;
     uint32_t columns, rows;  // the framebuffer console's text grid
+    bool write_combining;    // how the framebuffer is mapped (else uncacheable)
 };
 Active active();
 

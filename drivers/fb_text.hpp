@@ -5,9 +5,10 @@
 // It keeps a text shadow, rows x columns characters, and the screen always shows exactly the
 // shadow: every cell drawn with its glyph, the margins right of and below the grid in the
 // background colour. Scrolling moves the shadow up one row and redraws only the cells whose
-// character changed. It never reads the framebuffer back: a framebuffer mapped uncacheable
-// reads an order of magnitude slower than it writes, and a line of log text mostly shares its
-// blank tail (and its "matryoshka: " prefix) with the line that scrolls into its place.
+// character changed. It never reads the framebuffer back: a framebuffer mapped uncacheable or
+// write-combining reads an order of magnitude slower than it writes, and a line of log text
+// mostly shares its blank tail (and its "matryoshka: " prefix) with the line that scrolls into
+// its place.
 #pragma once
 #include <cstddef>
 #include <cstdint>

@@ -19,7 +19,6 @@ namespace {
 
 using vmcs::Field16, vmcs::Field32, vmcs::Field64, vmcs::FieldNatural;
 
-constexpr uint32_t kMsrPat = 0x277;
 // KVM's pause-loop exiting defaults: PAUSEs closer than 128 ticks form one loop; a loop longer
 // than 4096 ticks exits.
 constexpr uint32_t kPleGap = 128, kPleWindow = 4096;
@@ -142,7 +141,7 @@ void write_host_state(const PerCpu& cpu)
     vmcs::write(FieldNatural::host_sysenter_esp, 0);
     vmcs::write(FieldNatural::host_sysenter_eip, 0);
     vmcs::write(Field64::host_efer, cpu::rdmsr(cpu::msr::efer));
-    vmcs::write(Field64::host_pat, cpu::rdmsr(kMsrPat));
+    vmcs::write(Field64::host_pat, cpu::rdmsr(cpu::msr::pat));
     vmcs::write(FieldNatural::host_rip, reinterpret_cast<uint64_t>(vmx_exit_point));
 }
 

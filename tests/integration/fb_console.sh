@@ -52,7 +52,7 @@ for ((i = 0; i < TIMEOUT; ++i)); do
 done
 grep -qxF "matryoshka: halted" "$LOG" || fail "no line 'matryoshka: halted' after $TIMEOUT s"
 expect_line "matryoshka: error: this CPU does not support VT-x (CPUID.1:ECX.VMX is 0)"
-expect_match "^matryoshka: framebuffer console: [0-9]+x[0-9]+, (24|32) bpp at 0x[0-9a-f]+, [0-9]+x[0-9]+ characters$"
+expect_match "^matryoshka: framebuffer console: [0-9]+x[0-9]+, (24|32) bpp at 0x[0-9a-f]+ \(write-combining\), [0-9]+x[0-9]+ characters$"
 expect_match "^matryoshka: warning: unknown option '$LONG_KEY' ignored"
 
 # What the screen should show: every console line from the banner on (the framebuffer console
