@@ -76,6 +76,9 @@ void emit(const char* text, size_t length)
         for (size_t i = 0; i < length; ++i) cpu::outb(0xe9, uint8_t(text[i]));
     if (screen_on) {
         screen.write(text, length);
+        // Write-combining buffers drain at their own pace (SDM Vol. 3A 12.3.1): the line must be
+        // on the screen before, say, the CPU halts after a fault report.
+        asm volatile("sfence" ::: "memory");
     } else {
         for (size_t i = 0; i < length && early_length < sizeof early; ++i) early[early_length++] = text[i];
     }
