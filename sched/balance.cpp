@@ -13,13 +13,18 @@
 // only takes a vCPU the rule admits; a pCPU always takes from its own queue, which stacks
 // nothing new. A directed yield swaps the two siblings' places.
 //
-// Pause loops: the spinner yields its pCPU to whoever that pCPU would run next, but only when that
-// one's VM has had no more pCPU time per vCPU than the spinner's (vm_behind, sched/vm_time.hpp).
-// Without the yield, a VM whose next ticket holder waits in a queue spins away every sibling's
-// slice (the pCPUs' slices end out of phase, so the VM stays half running: a ticket-lock convoy);
-// without the condition, a convoyed VM hands its slices to the other VMs over and over and starves.
-// With it, time only moves towards the VM that had less, so shares stay equal while the convoyed
-// VM gives way to one that can use the pCPU. Yield: to the back of its own queue.
+// Pause loops: the spinner yields its pCPU to a queued vCPU the rule admits there, of the VM that
+// has had the least pCPU time per vCPU, provided that VM has had no more than the spinner's
+// (vm_behind, sched/vm_time.hpp). Without the yield, a VM whose next ticket holder waits in a
+// queue spins away every sibling's slice (the pCPUs' slices end out of phase, so the VM stays half
+// running: a ticket-lock convoy); without the condition, a convoyed VM hands its slices to the
+// other VMs over and over and starves. With it, time only moves towards the VM that had less, so
+// shares stay equal while the convoyed VM gives way to one that can use the pCPU. The VM furthest
+// behind rather than the pCPU's next in line: at 3x (limit 1, every pCPU holding one vCPU of each
+// VM) nothing migrates, so each pCPU keeps its own cyclic order of the VMs, and a yield to the
+// next in line keeps it. With pCPUs in opposite orders at most one VM can ever run whole and the
+// others convoy for good (Bochs: one VM at 0.7 of the others' rate). Every spinner naming the same VM
+// reorders the pCPUs into one order and phase. Yield: to the back of its own queue.
 #include "sched/cpu_queues.hpp"
 #include "sched/scheduler.hpp"
 #include "sched/vm_time.hpp"
@@ -91,9 +96,7 @@ bool yield_to(Scheduler& s, Entity& from, Entity& target, Ticks)
     if (from.state != State::running || !s.may_run_on(target, p)) return false;
     for (; q < s.pcpu_count() && !b.queues.at(q).contains(target); ++q) {}
     if (q == s.pcpu_count() || !s.may_run_on(from, q)) return false;
-    b.queues.at(q).remove(target);
-    target.queued_at = 0;  // as if it had waited longest: p runs it next
-    b.queues.at(p).push_front(target);
+    b.queues.run_next(target, p);
     b.requeue_on[p] = q;
     return true;
 }
@@ -117,14 +120,18 @@ Decision pick_next(Scheduler& s, uint32_t pcpu, Ticks)
 }
 
 Ticks tick(Scheduler&, uint32_t, Ticks) { return 0; }
-// True (deschedule; pick_next then runs the one checked here) when e's pCPU has someone to run
-// whose VM is not ahead of e's in pCPU time per vCPU. The spinner pays for its spinning in its
-// VM's time like for any running, so a VM that keeps convoying falls behind and stops yielding.
+// True (deschedule; pick_next then runs the target) when a vCPU the rule admits on e's pCPU
+// belongs to the VM furthest behind and that VM is not ahead of e's in pCPU time per vCPU. The
+// spinner pays for its spinning in its VM's time like for any running, so a VM that keeps
+// convoying falls behind and stops yielding.
 bool on_pause_loop(Scheduler& s, Entity& e, Ticks now)
 {
     Balance& b = bal(s);
-    const Entity* next = b.queues.oldest(s, e.pcpu, [&](const Entity& x) { return admitted(s, b, x, e.pcpu); });
-    return next && vm_behind(s, next->vm, e.vm, now);
+    Entity* target =
+        furthest_behind(s, b.queues, e.pcpu, now, [&](const Entity& x) { return admitted(s, b, x, e.pcpu); });
+    if (!target || !vm_behind(s, target->vm, e.vm, now)) return false;
+    b.queues.run_next(*target, e.pcpu);
+    return true;
 }
 void dump(const Scheduler& s, LineSink sink) { s.state<Balance>().queues.dump(s, "balance", sink); }
 

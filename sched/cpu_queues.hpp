@@ -65,6 +65,15 @@ public:
         return e;
     }
 
+    // Moves queued `e` to the front of `pcpu`'s queue, as if it had waited longest: `pcpu` runs it
+    // next (a yield's target).
+    void run_next(Entity& e, uint32_t pcpu)
+    {
+        remove(e);
+        e.queued_at = 0;
+        queues_[pcpu].push_front(e);
+    }
+
     void remove(Entity& e)
     {
         for (RunQueue& q : queues_)

@@ -388,17 +388,9 @@ Ticks tick(Scheduler&, uint32_t, Ticks) { return 0; }
 bool on_pause_loop(Scheduler& s, Entity& e, Ticks now)
 {
     Relaxed& r = rc(s);
-    Entity* best = nullptr;
-    for (uint32_t p = 0; p < s.pcpu_count(); ++p)
-        r.queues.at(p).for_each([&](Entity& x) {
-            if (!s.may_run_on(x, e.pcpu)) return;
-            if (!best || (x.vm == best->vm ? x.queued_at < best->queued_at : !vm_behind(s, best->vm, x.vm, now)))
-                best = &x;
-        });
+    Entity* best = furthest_behind(s, r.queues, e.pcpu, now, [](const Entity&) { return true; });
     if (!best || !vm_behind(s, best->vm, e.vm, now)) return false;
-    r.queues.remove(*best);
-    best->queued_at = 0;  // as if it had waited longest: e's pCPU runs it next
-    r.queues.at(e.pcpu).push_front(*best);
+    r.queues.run_next(*best, e.pcpu);
     r.slice_end[e.pcpu] = 0;
     return true;
 }

@@ -259,4 +259,22 @@ TEST(Balance, PauseLoopYieldsBreakTheTicketLockConvoyAndStayFair)
     }
 }
 
+TEST(Balance, ThreeTimesOvercommittedTicketLockVmsGetEqualThroughput)
+{
+    // Three 4-vCPU VMs on four pCPUs: every pCPU holds one vCPU of each VM and nothing can
+    // migrate, so each pCPU keeps its own cyclic order of the VMs. Yielding only to the next in
+    // that order left pCPUs in opposite orders, where at most one VM can run whole and the other
+    // two convoy for good; the yield to the VM furthest behind (the same VM for every spinner)
+    // brings them into one order and phase.
+    for (uint64_t seed : {1u, 2u, 3u, 4u}) {
+        double alone = double(convoy_run("balance", 1, true, seed)[0]);
+        SpreadChecker check;
+        std::vector<uint64_t> got = convoy_run("balance", 3, true, seed, [&](sim::Machine& m) { check.attach(m); });
+        EXPECT_EQ(check.stacked, 0u) << check.first;
+        std::vector<double> rates(got.begin(), got.end());
+        EXPECT_GT(sim::jain_index(rates), 0.99) << seed;
+        EXPECT_GT(double(got[0] + got[1] + got[2]), 0.9 * alone) << seed;
+    }
+}
+
 }  // namespace
