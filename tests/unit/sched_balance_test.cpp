@@ -265,7 +265,8 @@ TEST(Balance, ThreeTimesOvercommittedTicketLockVmsGetEqualThroughput)
     // migrate, so each pCPU keeps its own cyclic order of the VMs. Yielding only to the next in
     // that order left pCPUs in opposite orders, where at most one VM can run whole and the other
     // two convoy for good; the yield to the VM furthest behind (the same VM for every spinner)
-    // brings them into one order and phase.
+    // brings them into one order and phase. Not every start converges within the run (seed 10:
+    // Jain 0.969, see sched/README.md); these four fail without the fix and pass with it.
     for (uint64_t seed : {1u, 2u, 3u, 4u}) {
         double alone = double(convoy_run("balance", 1, true, seed)[0]);
         SpreadChecker check;
