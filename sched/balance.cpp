@@ -108,14 +108,20 @@ bool admitted(const Scheduler& s, const Balance& b, const Entity& e, uint32_t pc
     return b.queues.at(pcpu).contains(e) || siblings_on(s, b, e, pcpu) < limit(s, e.vm);
 }
 
-Decision pick_next(Scheduler& s, uint32_t pcpu, Ticks)
+Decision pick_next(Scheduler& s, uint32_t pcpu, Ticks now)
 {
     Balance& b = bal(s);
     Entity* previous = s.current(pcpu);
     uint32_t back_to = b.requeue_on[pcpu] == kNoPcpu ? pcpu : b.requeue_on[pcpu];
     b.requeue_on[pcpu] = kNoPcpu;
     if (previous && previous->state == State::runnable) b.queues.enqueue(s, *previous, back_to);
-    Entity* next = b.queues.take_oldest(s, pcpu, [&](const Entity& e) { return admitted(s, b, e, pcpu); });
+    auto admit = [&](const Entity& e) { return admitted(s, b, e, pcpu); };
+    Entity* next = b.queues.oldest(s, pcpu, admit);
+    if (next && next->queued_at != 0) {
+        Entity* behind = furthest_behind(s, b.queues, pcpu, now, admit);
+        if (time_run(*behind, now) <= time_run(*next, now) + 2 * s.params().slice) next = behind;
+    }
+    if (next) b.queues.remove(*next);
     return Decision{next, next ? s.params().slice : 0};
 }
 
