@@ -9,9 +9,17 @@
 // machine): the vCPUs of v queued on p plus the one running there number at most limit(v).
 // Placement (init, wake) takes the usual choice of CpuQueues (an idle pCPU, else where it last
 // ran, else the shortest queue) among the pCPUs the rule allows; when affinity leaves none, the
-// allowed pCPU with the fewest siblings. Migration (a pCPU taking the oldest head of any queue)
-// only takes a vCPU the rule admits; a pCPU always takes from its own queue, which stacks
-// nothing new. A directed yield swaps the two siblings' places.
+// allowed pCPU with the fewest siblings. A pCPU takes (pick_next) only a vCPU the rule admits:
+// any of its own queue, which stacks nothing new, or one of another queue that stacks no sibling.
+// A directed yield swaps the two siblings' places.
+//
+// Which admitted vCPU: one of the VM furthest behind in pCPU time per vCPU (the same VM on every
+// pCPU), not the oldest, unless it has had over two slices more pCPU time of its own than the
+// oldest. At 3x (limit 1, every pCPU holding one vCPU of each VM) nothing migrates, and with a
+// plain FIFO each pCPU kept its own cyclic order of the VMs forever; pCPUs in different orders
+// can run at most one VM whole and the others convoy. Naming the same VM everywhere brings the
+// pCPUs into one order. The bound keeps it fair per vCPU: a VM far behind only because its other
+// vCPUs idle gets its busy vCPU no more than two slices ahead of those sharing its pCPU.
 //
 // Pause loops: the spinner yields its pCPU to a queued vCPU the rule admits there, of the VM that
 // has had the least pCPU time per vCPU, provided that VM has had no more than the spinner's
@@ -24,7 +32,9 @@
 // VM) nothing migrates, so each pCPU keeps its own cyclic order of the VMs, and a yield to the
 // next in line keeps it. With pCPUs in opposite orders at most one VM can ever run whole and the
 // others convoy for good (Bochs: one VM at 0.7 of the others' rate). Every spinner naming the same VM
-// reorders the pCPUs into one order and phase. Yield: to the back of its own queue.
+// reorders the pCPUs into one order and phase; the slice ends' choice above does so when the VM
+// out of phase is itself the one behind, whose spinners' exits are futile. Yield: to the back of
+// its own queue.
 #include "sched/cpu_queues.hpp"
 #include "sched/scheduler.hpp"
 #include "sched/vm_time.hpp"
@@ -108,6 +118,15 @@ bool admitted(const Scheduler& s, const Balance& b, const Entity& e, uint32_t pc
     return b.queues.at(pcpu).contains(e) || siblings_on(s, b, e, pcpu) < limit(s, e.vm);
 }
 
+// How much more of its own pCPU time than the longest-waiting vCPU the vCPU of the VM furthest
+// behind may have had and still pass it at a slice end. Enough to let every pCPU follow the same
+// order of the VMs; bounded so that a VM behind only because its other vCPUs idle cannot keep a
+// pCPU from the vCPUs sharing it with its busy one (their shares then differ by at most this).
+constexpr Ticks kMaxPassSlices = 2;
+
+// The next vCPU: a yield's target first (run_next queued it as the oldest); otherwise the
+// admitted vCPU of the VM furthest behind in pCPU time per vCPU, unless it has had more than
+// kMaxPassSlices slices more than the oldest admitted one, which then runs (round-robin).
 Decision pick_next(Scheduler& s, uint32_t pcpu, Ticks now)
 {
     Balance& b = bal(s);
@@ -119,7 +138,7 @@ Decision pick_next(Scheduler& s, uint32_t pcpu, Ticks now)
     Entity* next = b.queues.oldest(s, pcpu, admit);
     if (next && next->queued_at != 0) {
         Entity* behind = furthest_behind(s, b.queues, pcpu, now, admit);
-        if (time_run(*behind, now) <= time_run(*next, now) + 2 * s.params().slice) next = behind;
+        if (time_run(*behind, now) <= time_run(*next, now) + kMaxPassSlices * s.params().slice) next = behind;
     }
     if (next) b.queues.remove(*next);
     return Decision{next, next ? s.params().slice : 0};
