@@ -15,7 +15,7 @@
 //
 // Which admitted vCPU: one of the VM furthest behind in pCPU time per vCPU (the same VM on every
 // pCPU), not the oldest, unless it has had over two slices more pCPU time of its own than the
-// oldest. At 3x (limit 1, every pCPU holding one vCPU of each VM) nothing migrates, and with a
+// oldest; never the vCPU whose slice just ended when another is admitted. At 3x (limit 1, every pCPU holding one vCPU of each VM) nothing migrates, and with a
 // plain FIFO each pCPU kept its own cyclic order of the VMs forever; pCPUs in different orders
 // can run at most one VM whole and the others convoy. Naming the same VM everywhere brings the
 // pCPUs into one order. The bound keeps it fair per vCPU: a VM far behind only because its other
@@ -119,14 +119,16 @@ bool admitted(const Scheduler& s, const Balance& b, const Entity& e, uint32_t pc
 }
 
 // How much more of its own pCPU time than the longest-waiting vCPU the vCPU of the VM furthest
-// behind may have had and still pass it at a slice end. Enough to let every pCPU follow the same
-// order of the VMs; bounded so that a VM behind only because its other vCPUs idle cannot keep a
-// pCPU from the vCPUs sharing it with its busy one (their shares then differ by at most this).
+// behind may have had and still pass it. Enough to let every pCPU follow the same order of the
+// VMs; bounded so that a VM behind only because its other vCPUs idle cannot keep a pCPU from the
+// vCPUs sharing it with its busy one (their shares then differ by at most this).
 constexpr Ticks kMaxPassSlices = 2;
 
-// The next vCPU: a yield's target first (run_next queued it as the oldest); otherwise the
-// admitted vCPU of the VM furthest behind in pCPU time per vCPU, unless it has had more than
-// kMaxPassSlices slices more than the oldest admitted one, which then runs (round-robin).
+// The next vCPU: a yield's target first (run_next queued it as the oldest); otherwise, of the
+// admitted vCPUs other than the one whose slice just ended, one of the VM furthest behind in pCPU
+// time per vCPU, unless it has had more than kMaxPassSlices slices more than the oldest admitted
+// one, which then runs (round-robin). Not the previous one: a VM behind would keep the pCPU for
+// several slices in a row, which at 2x (one vCPU of each VM per pCPU) left VMs half running.
 Decision pick_next(Scheduler& s, uint32_t pcpu, Ticks now)
 {
     Balance& b = bal(s);
@@ -136,10 +138,10 @@ Decision pick_next(Scheduler& s, uint32_t pcpu, Ticks now)
     if (previous && previous->state == State::runnable) b.queues.enqueue(s, *previous, back_to);
     auto admit = [&](const Entity& e) { return admitted(s, b, e, pcpu); };
     Entity* next = b.queues.oldest(s, pcpu, admit);
-    if (next && next->queued_at != 0) {
-        Entity* behind = furthest_behind(s, b.queues, pcpu, now, admit);
-        if (time_run(*behind, now) <= time_run(*next, now) + kMaxPassSlices * s.params().slice) next = behind;
-    }
+    Entity* behind = next && next->queued_at != 0
+                         ? furthest_behind(s, b.queues, pcpu, now, [&](const Entity& e) { return &e != previous && admit(e); })
+                         : nullptr;
+    if (behind && time_run(*behind, now) <= time_run(*next, now) + kMaxPassSlices * s.params().slice) next = behind;
     if (next) b.queues.remove(*next);
     return Decision{next, next ? s.params().slice : 0};
 }
