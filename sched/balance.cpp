@@ -1,5 +1,5 @@
-// Balance scheduling (Sukwong and Kim, EuroSys 2011): round-robin on per-pCPU queues, except
-// that siblings are spread. A VM with no more vCPUs than there are pCPUs never has two of them on
+// Balance scheduling (Sukwong and Kim, EuroSys 2011): round-robin on per-pCPU queues (the VM
+// furthest behind first, within bounds, below), except that siblings are spread. A VM with no more vCPUs than there are pCPUs never has two of them on
 // one pCPU, queued or running, so no vCPU ever waits behind a sibling (the lock holder it may be
 // spinning for) on the same pCPU; the guest's own lock-holder preemption and wake-up latencies
 // then look like those of real SMP hardware. Unlike co-scheduling nothing is forced to run at the
