@@ -122,12 +122,9 @@ TEST(Balance, TwiceOvercommittedVcpusShareFairly)
     // Eight busy vCPUs in VMs of 4, 2 and 2 on four pCPUs: half a pCPU each.
     sim::Machine m(policy("balance"), params(), 4);
     sim::Busy a[4], b[2], c[2];
-    m.add_vm("a");
-    for (auto& x : a) m.add_vcpu(x);
-    m.add_vm("b");
-    for (auto& x : b) m.add_vcpu(x);
-    m.add_vm("c");
-    for (auto& x : c) m.add_vcpu(x);
+    add_vm(m, "a", a);
+    add_vm(m, "b", b);
+    add_vm(m, "c", c);
     SpreadChecker check;
     check.attach(m);
     ASSERT_EQ(m.start(), nullptr);
@@ -153,10 +150,8 @@ TEST(Balance, AVmWithIdleVcpusGetsNoMoreThanItsBusyVcpusShare)
     m.add_vm("a");
     m.add_vcpu(a0);
     for (auto& x : idle) m.add_vcpu(x);
-    m.add_vm("b");
-    for (auto& x : b) m.add_vcpu(x);
-    m.add_vm("c");
-    for (auto& x : c) m.add_vcpu(x);
+    add_vm(m, "b", b);
+    add_vm(m, "c", c);
     SpreadChecker check;
     check.attach(m);
     ASSERT_EQ(m.start(), nullptr);
@@ -189,8 +184,7 @@ TEST(Balance, AVmWiderThanTheMachineStacksAsLittleAsPossible)
     // Five vCPUs on two pCPUs: at most three on one pCPU; everybody still gets an equal share.
     sim::Machine m(policy("balance"), params(), 2);
     sim::Busy w[5], other;
-    m.add_vm("wide");
-    for (auto& x : w) m.add_vcpu(x);
+    add_vm(m, "wide", w);
     m.add_vm("other");
     m.add_vcpu(other);
     SpreadChecker check;

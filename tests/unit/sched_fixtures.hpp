@@ -87,6 +87,14 @@ private:
     bool off_;
 };
 
+// A VM named `name` whose vCPUs run `behaviours` (an array of them), in order.
+template <class Behaviours>
+void add_vm(sim::Machine& m, const char* name, Behaviours& behaviours)
+{
+    m.add_vm(name);
+    for (auto& b : behaviours) m.add_vcpu(b);
+}
+
 // Two VMs named "first" and "second" of one busy vCPU each: the smallest competition.
 struct TwoBusyVms {
     sim::Busy first, second;

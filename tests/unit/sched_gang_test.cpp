@@ -67,14 +67,10 @@ TEST(Gang, EqualRowsGetEqualTime)
     // Rows: [a a a a] [b b b b] [c c d d]: a third of the time each, slot for slot.
     sim::Machine m(policy("gang"), params(), 4);
     sim::Busy a[4], b[4], c[2], d[2];
-    m.add_vm("a");
-    for (auto& x : a) m.add_vcpu(x);
-    m.add_vm("b");
-    for (auto& x : b) m.add_vcpu(x);
-    m.add_vm("c");
-    for (auto& x : c) m.add_vcpu(x);
-    m.add_vm("d");
-    for (auto& x : d) m.add_vcpu(x);
+    add_vm(m, "a", a);
+    add_vm(m, "b", b);
+    add_vm(m, "c", c);
+    add_vm(m, "d", d);
     GangChecker check;
     check.attach(m);
     ASSERT_EQ(m.start(), nullptr);
@@ -103,16 +99,14 @@ TEST(Gang, NoPartOfAGangEverRunsAlone)
     sim::Busy wide[3], pair_busy, solo_busy;
     Periodic wide_io(2'300, 4'100), pair_io(700, 1'900), solo_io(3'100, 17'000), quad_io[4] = {
         {900, 1'100}, {5'000, 2'000}, {1'300, 13'000}, {12'000, 3'000}};
-    m.add_vm("wide");
-    for (auto& x : wide) m.add_vcpu(x);
+    add_vm(m, "wide", wide);
     m.add_vcpu(wide_io);
     m.add_vm("pair");
     m.add_vcpu(pair_busy, 0b0011);
     m.add_vcpu(pair_io);
     m.add_vm("solo");
     m.add_vcpu(solo_io);
-    m.add_vm("quad");
-    for (auto& x : quad_io) m.add_vcpu(x);
+    add_vm(m, "quad", quad_io);
     m.add_vm("one");
     m.add_vcpu(solo_busy, 0b1000);
     GangChecker check;
@@ -132,12 +126,10 @@ TEST(Gang, RoundRobinSplitsGangs)
     // b.0 beside c.0, then c.1 beside a.0, ...
     sim::Machine m(policy("round-robin"), params(), 2);
     sim::Busy a[2], b, c[2];
-    m.add_vm("a");
-    for (auto& x : a) m.add_vcpu(x);
+    add_vm(m, "a", a);
     m.add_vm("b");
     m.add_vcpu(b);
-    m.add_vm("c");
-    for (auto& x : c) m.add_vcpu(x);
+    add_vm(m, "c", c);
     GangChecker check;
     check.attach(m);
     ASSERT_EQ(m.start(), nullptr);
@@ -151,8 +143,7 @@ TEST(Gang, RefusesAVmWiderThanTheMachine)
     sim::Busy v[3];
     m.add_vm("small");
     m.add_vcpu(v[0]);
-    m.add_vm("huge");
-    for (auto& x : v) m.add_vcpu(x);
+    add_vm(m, "huge", v);
     const char* why = m.start();
     ASSERT_NE(why, nullptr);
     EXPECT_STREQ(why, "gang: VM huge has 3 vCPUs but there are only 2 pCPUs; a gang runs all its vCPUs at once");
