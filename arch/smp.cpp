@@ -76,9 +76,9 @@ PerCpu* allocate_cpu(FrameAllocator& frames, uint32_t index, uint32_t apic_id)
     return cpu;
 }
 
-// Every wait of the boot CPU for the others goes through here: queued console output goes out and
-// the serial debug keys are read between short steps, so the operator can still reboot or power off a machine whose CPUs never
-// answer or never finish (drivers/debug_keys.hpp).
+// Every wait of the boot CPU for the others goes through here: queued console output goes out
+// and the serial debug keys are read between short steps, so the operator can still reboot or
+// power off a machine whose CPUs never answer or never finish (drivers/debug_keys.hpp).
 constexpr uint64_t kWaitStepUs = 50;
 void wait_step()
 {
