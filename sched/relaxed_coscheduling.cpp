@@ -272,9 +272,7 @@ bool yield_to(Scheduler& s, Entity& from, Entity& target, Ticks)
 {
     Relaxed& r = rc(s);
     if (target.costopped || r.status[target.id] != Status::waiting || !s.may_run_on(target, from.pcpu)) return false;
-    r.queues.remove(target);
-    target.queued_at = 0;  // as if it had waited longest: from's pCPU runs it next
-    r.queues.at(from.pcpu).push_front(target);
+    r.queues.run_next(target, from.pcpu);
     r.slice_end[from.pcpu] = 0;
     return true;
 }

@@ -35,9 +35,7 @@ void yield(Scheduler&, Entity&, Ticks) {}
 bool yield_to(Scheduler& s, Entity& from, Entity& target, Ticks)
 {
     if (!s.may_run_on(target, from.pcpu)) return false;
-    rr(s).queues.remove(target);
-    target.queued_at = 0;
-    rr(s).queues.at(from.pcpu).push_front(target);
+    rr(s).queues.run_next(target, from.pcpu);
     return true;
 }
 
