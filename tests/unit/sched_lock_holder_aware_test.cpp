@@ -350,11 +350,11 @@ TEST(LockHolderAware, WithoutACandidateAPauseLoopExitFallsBackToCreditsYield)
     EXPECT_GT(double(user.ran), 0.6 * kSecond);
 }
 
-TEST(LockHolderAware, NeverDirectedYieldsToASpinningSibling)
+TEST(LockHolderAware, CreditsYieldGoesBeforeASpinningSibling)
 {
     // Two siblings that only spin, in the kernel, on one pCPU: each is queued spinning when the
-    // other exits. A directed yield would only swap the spinners (a ticket-lock convoy's
-    // hand-round); credit's yield still passes the pCPU while the other has the priority.
+    // other exits. While credit's yield passes the pCPU, a directed yield would only swap the
+    // spinners (a ticket-lock convoy's hand-round), so there is none.
     sim::Machine m(policy("lock-holder-aware"), params(), 1);
     Spinner a(50, true), b(50, true);
     m.add_vm("vm");
@@ -366,6 +366,36 @@ TEST(LockHolderAware, NeverDirectedYieldsToASpinningSibling)
     EXPECT_EQ(ea.metrics.directed_yields + eb.metrics.directed_yields, 0u);
     EXPECT_GT(ea.metrics.switches_in + eb.metrics.switches_in, 10u);  // credit's yields
     EXPECT_EQ(a.ran + b.ran, kSecond);
+}
+
+TEST(LockHolderAware, AnExitNobodyElseWantsThePcpuForPullsTheOldestSpinningSibling)
+{
+    // pCPU 0 only ever has the spinner `a`; its siblings spin queued on pCPU 1 behind another
+    // VM. Nobody waits for pCPU 0, so rather than spin on (a futile exit) `a` hands it to the
+    // sibling descheduled first: a ticket waiter whose turn has probably come.
+    sim::Machine m(policy("lock-holder-aware"), params(), 2);
+    sim::Busy other;
+    Spinner a(50, true), b(50, true), c(50, true);
+    m.add_vm("other");
+    m.add_vcpu(other, 0b10);
+    m.add_vm("vm");
+    sched::Entity& ea = m.add_vcpu(a, 0b01);
+    sched::Entity& eb = m.add_vcpu(b, 0b11);
+    sched::Entity& ec = m.add_vcpu(c, 0b11);
+    int pulled = 0, oldest = 0;
+    m.on_decision = [&](const sim::Machine& machine, uint32_t pcpu) {
+        const sched::Entity* now_running = machine.running(pcpu);
+        if (pcpu != 0 || (now_running != &eb && now_running != &ec)) return;
+        const sched::Entity& rival = now_running == &eb ? ec : eb;
+        ++pulled;
+        if (rival.state != sched::State::runnable || now_running->last_descheduled <= rival.last_descheduled) ++oldest;
+    };
+    ASSERT_EQ(m.start(), nullptr);
+    m.run_until(kSecond);
+    EXPECT_GT(ea.metrics.directed_yield_hits, 10u);
+    EXPECT_EQ(ea.metrics.directed_yields, ea.metrics.directed_yield_hits);
+    EXPECT_GT(pulled, 10);
+    EXPECT_EQ(oldest, pulled);
 }
 
 TEST(LockHolderAware, APauseLoopExitWithNobodyWaitingIsFutile)
