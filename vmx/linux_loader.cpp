@@ -64,7 +64,7 @@ private:
 
 bool Loader::parse_header()
 {
-    if (size_ < hdr::header + 4 || read_u16(image_ + hdr::boot_flag) != kBootFlag ||
+    if (size_ < hdr::version + 2 || read_u16(image_ + hdr::boot_flag) != kBootFlag ||
         read_u32(image_ + hdr::header) != kHeaderMagic)
         return fail("not a Linux bzImage (no boot_flag 0xAA55 and \"HdrS\" setup header at 0x1fe/0x202)");
     version_ = read_u16(image_ + hdr::version);

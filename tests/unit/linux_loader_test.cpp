@@ -238,6 +238,13 @@ TEST(LinuxLoader, RejectsWhatIsNotABzImage)
     Bytes no_magic = bzimage();
     no_magic[hdr::header] = 'X';
     expect_rejected(no_magic, "not a Linux bzImage");
+    // Cut inside the protocol version that follows "HdrS" (found by tests/fuzz/linux_loader).
+    for (size_t size : {hdr::version, hdr::version + 1}) {
+        Bytes cut = bzimage();
+        cut.resize(size);
+        cut.shrink_to_fit();  // so that AddressSanitizer sees a read past the end
+        expect_rejected(cut, "not a Linux bzImage");
+    }
 }
 
 TEST(LinuxLoader, RejectsBadHeaders)
