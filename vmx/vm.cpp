@@ -244,6 +244,7 @@ void create_all(const mb2::BootInfo& boot, FrameAllocator& frames)
         console::info("vm {}: {} RAM at {:#x}, {} vCPU{}, EPT {:#x}: {}", vm->name, Bytes{vm->ram.size},
                       vm->ram_physical, vm->vcpu_count, vm->vcpu_count == 1 ? "" : "s", vm->ept_pointer, leaves);
     }
+    console::set_guest_count(machine_count);  // VM i writes as console guest i (vm_devices)
 }
 
 size_t count() { return machine_count; }
