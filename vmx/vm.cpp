@@ -323,6 +323,10 @@ bool summarize()
         case VmEnd::reboot: console::info("vm {} ended: reboot", vm.name); break;
         case VmEnd::running: console::info("vm {} ended: still running", vm.name); break;
         }
+        const ConsoleLosses& lost = vm.devices.console_losses;
+        if (lost.uart_bytes || lost.lines)
+            console::info("vm {} console: lost {} bytes written to its busy UART, {} lines over its queue share",
+                          vm.name, lost.uart_bytes, lost.lines);
         bool passed = ((vm.end == VmEnd::debug_exit || vm.end == VmEnd::hypercall) && vm.end_value == 0) ||
                       vm.end == VmEnd::power_off;
         all_passed = all_passed && passed;
