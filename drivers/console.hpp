@@ -2,7 +2,7 @@
 // framebuffer). Lines from different CPUs never interleave: output is assembled per call under
 // one lock. Serial output is queued and goes out as the UART takes it (write() sends what the UART
 // takes at once, poll() more): the hypervisor waits for the UART only when the queue is full;
-// guests never wait, each has a bounded share of the queue (write_for_guest).
+// each guest has a bounded share of the queue (write_for_guest), so none waits behind another.
 #pragma once
 #include "boot/multiboot2.hpp"
 #include "lib/format.hpp"
