@@ -26,8 +26,7 @@ Spinlock lock;
 // the guests' bytes never exceed the queue minus the reserve, and a guest that prints without
 // pause fills only its own share: the hypervisor and the other guests queue without waiting.
 constexpr size_t kHypervisor = 0;
-constexpr size_t kHypervisorReserve = 16 * 1024;
-SharedByteRing<64 * 1024, 1 + kMaxGuests> serial_queue;
+SharedByteRing<kSerialQueueBytes, 1 + kMaxGuests> serial_queue;
 uint32_t serial_queue_bytes;  // its size, for poll()'s lock-free look
 
 // Moves queued bytes into the UART until at least `wanted_room` bytes of the queue are free,

@@ -39,7 +39,9 @@ void write(const char* text, size_t length);
 // unsent, so that one that prints without pause never makes the hypervisor or another guest
 // wait for the UART. The shares split all but a reserve for the hypervisor's own messages
 // equally between `count` guests (until this is called, each may fill the queue).
+constexpr size_t kSerialQueueBytes = 64 * 1024, kHypervisorReserve = 16 * 1024;
 constexpr size_t kMaxGuests = 16;
+constexpr size_t kSmallestGuestShare = (kSerialQueueBytes - kHypervisorReserve) / kMaxGuests;
 void set_guest_count(size_t count);
 // The bytes guest `guest` may queue now without waiting (its share's room, at most the queue's).
 size_t guest_room(size_t guest);

@@ -17,15 +17,20 @@ namespace {
 void print_line(void* context, Str text) { print_guest_line(*static_cast<Vm*>(context), text); }
 
 static_assert(kMaxVms <= console::kMaxGuests, "VM i writes as console guest i");
-// print_guest_line's longest piece in the serial queue: "[NAME] " + 256 bytes + "\r\n".
+// print_guest_line's pieces in the serial queue: "[NAME] " + up to 256 bytes + "\r\n".
 constexpr size_t kGuestPieceBytes = 256;
-constexpr size_t kLongestGuestLine = sizeof "[] \r\n" - 1 + guest_config::kMaxNameLength + kGuestPieceBytes;
+constexpr size_t kGuestLineFrame = sizeof "[] \r\n" - 1 + guest_config::kMaxNameLength;
+constexpr size_t kLongestGuestLine = kGuestLineFrame + kGuestPieceBytes;
 static_assert(uart16550::Uart::kLineCapacity <= kGuestPieceBytes, "a UART line is one console line");
+// What the UART's bytes can add to the queue once it reported THR empty: its FIFO's worth may
+// complete the line it holds and as many lines of their own.
+constexpr size_t kUartBurstBytes = kLongestGuestLine + uart16550::Uart::kFifoSize * (kGuestLineFrame + 1);
+static_assert(kUartBurstBytes <= console::kSmallestGuestShare, "the UART must be able to report THR empty");
 
-// The UART's transmitter is busy while the VM's share of the console queue could not take the
-// longest line: the line it is assembling always fits once complete, and the guest waits on
-// its own time (polling LSR) instead of in its VM exits for the physical UART.
-bool uart_ready(void* context) { return console::guest_room(static_cast<Vm*>(context)->index) >= kLongestGuestLine; }
+// The UART's transmitter is busy while the VM's share of the console queue could not take a
+// FIFO's worth: the lines it completes always fit, and the guest waits on its own time (polling
+// LSR, or for the THRE interrupt) instead of in its VM exits for the physical UART.
+bool uart_ready(void* context) { return console::guest_room(static_cast<Vm*>(context)->index) >= kUartBurstBytes; }
 void uart_lost(void* context) { __atomic_fetch_add(&static_cast<Vm*>(context)->devices.console_losses.uart_bytes, 1, __ATOMIC_RELAXED); }
 
 constexpr unsigned kPitIrq = 0, kUartIrq = 4;

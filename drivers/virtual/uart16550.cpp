@@ -135,10 +135,13 @@ void Uart::write(uint8_t offset, uint8_t value)
     }
 }
 
-// In loopback the transmitter feeds the receiver, not the line: never busy.
-bool Uart::transmitter_busy() const
+// In loopback the transmitter feeds the receiver, not the line: never busy. While it is not,
+// THR is empty and the guest may fill the FIFO.
+bool Uart::transmitter_busy()
 {
-    return !(mcr_ & kMcrLoop) && output_.ready && !output_.ready(output_.context);
+    bool busy = !(mcr_ & kMcrLoop) && output_.ready && !output_.ready(output_.context);
+    if (!busy) transmit_room_ = fifo_enabled() ? kFifoSize : 1;
+    return busy;
 }
 
 // THR is empty unless the transmitter is busy; then the interrupt comes once it is not
@@ -156,11 +159,12 @@ void Uart::transmitter_ready()
 
 void Uart::transmit(uint8_t value)
 {
-    if (transmitter_busy()) {
+    if (transmitter_busy() && !transmit_room_) {
         if (output_.lost) output_.lost(output_.context);
         raise_thre();  // the write cleared a pending THRE interrupt; it comes when THR empties
         return;
     }
+    --transmit_room_;
     if (mcr_ & kMcrLoop) {
         push_rx(value);  // loopback: transmitter output feeds the receiver
     } else {

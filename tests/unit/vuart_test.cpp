@@ -206,8 +206,8 @@ TEST(Vuart, ABusyLineClearsThreAndTemt)
 TEST(Vuart, AByteWrittenWhileBusyIsLostAndReported)
 {
     BusyLine l;
-    l.uart.write(kRbrThr, 'a');
-    l.room = 0;
+    l.room = 1;
+    l.uart.write(kRbrThr, 'a');  // the line's last byte for now: THR does not empty again
     l.uart.write(kRbrThr, 'b');
     l.uart.write(kRbrThr, '\n');
     l.room = 100;
@@ -216,6 +216,29 @@ TEST(Vuart, AByteWrittenWhileBusyIsLostAndReported)
     EXPECT_EQ(l.sink.bytes, "ac\n");
     EXPECT_EQ(l.sink.lines, (Lines{"ac"}));
     EXPECT_EQ(l.lost, 2);
+}
+
+TEST(Vuart, ThreGrantsAFullFifoEvenIfTheLineFillsMeanwhile)
+{
+    BusyLine l;
+    l.uart.write(kIirFcr, 0x01);  // FIFO on
+    l.room = 1;
+    ASSERT_EQ(l.uart.read(kLsr), kLsrThre | kLsrTemt);
+    for (int i = 0; i < 17; ++i) l.uart.write(kRbrThr, uint8_t('a' + i));
+    EXPECT_EQ(l.sink.bytes, "abcdefghijklmnop");
+    EXPECT_EQ(l.lost, 1);
+    EXPECT_EQ(l.uart.read(kLsr), 0);
+}
+
+TEST(Vuart, WithoutFifoThreGrantsOneByte)
+{
+    BusyLine l;
+    l.room = 1;
+    ASSERT_EQ(l.uart.read(kLsr), kLsrThre | kLsrTemt);
+    l.uart.write(kRbrThr, 'a');
+    l.uart.write(kRbrThr, 'b');
+    EXPECT_EQ(l.sink.bytes, "a");
+    EXPECT_EQ(l.lost, 1);
 }
 
 TEST(Vuart, LoopbackIsNeverBusy)
