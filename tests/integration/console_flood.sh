@@ -2,8 +2,9 @@
 # Two VMs print ~80 KiB at once, more than the hypervisor's serial queue holds (64 KiB): each
 # waits for room in its share (polling LSR), and every line still arrives whole, once, in order,
 # not mixed with the other's. Then a VM that writes without looking at LSR (raw=1) floods beside
-# a quiet one: the flooder's bytes the busy UART could not take are lost and reported; the quiet
-# VM, within its share, loses nothing and finishes.
+# a quiet one and one that writes 16 bytes per THR-empty interrupt (irq=1): the flooder's bytes
+# the busy UART could not take are lost and reported; the quiet VM, within its share, and the
+# interrupt-driven one, whose interrupt waits while its share is full, lose nothing and finish.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
 
@@ -33,16 +34,21 @@ done
 ! grep -aq "console: lost" "$LOG" || fail "a VM that polls LSR lost output: $(grep -a "console: lost" "$LOG")"
 expect_line "matryoshka: exit status 0"
 
-# 300 KB from the flooder, many times its share of the queue (half of 48 KiB).
+# 300 KB from the flooder and 40 KB by interrupts, many times their shares of the queue (a third
+# of 48 KiB each).
 quiet_lines=100
 boot share 0 --emulator bochs --cpus 2 "console_flood,name=flood,cmdline=name=flood lines=3000 raw=1" \
-    "console_flood,name=quiet,cmdline=name=quiet lines=$quiet_lines"
+    "console_flood,name=quiet,cmdline=name=quiet lines=$quiet_lines" \
+    "console_flood,name=irq,cmdline=name=irq lines=$lines irq=1"
 expect_whole_lines quiet "$quiet_lines"
-expect_line "[quiet] PASS console_flood"
-expect_line "matryoshka: vm quiet ended: debug-exit 0"
+expect_whole_lines irq "$lines"
+for vm in quiet irq; do
+    expect_line "[$vm] PASS console_flood"
+    expect_line "matryoshka: vm $vm ended: debug-exit 0"
+    ! grep -aq "vm $vm console: lost" "$LOG" || fail "$vm lost output: $(grep -a "vm $vm console: lost" "$LOG")"
+done
 expect_line "[flood] PASS console_flood"  # written polling LSR: it waits for room, nothing lost
 expect_line "matryoshka: vm flood ended: debug-exit 0"
 expect_match "^matryoshka: vm flood console: lost [1-9][0-9]* bytes written to its busy UART, 0 lines over its queue share"
-! grep -aq "vm quiet console: lost" "$LOG" || fail "the quiet VM lost output"
 expect_line "matryoshka: exit status 0"
 pass
