@@ -5,6 +5,8 @@
  * integration test checks that every line arrives whole, once and in order.
  * raw=1 writes the lines to THR with REP OUTSB without looking at LSR, as a careless driver
  * does: what the UART cannot take while busy is lost (the PASS line, polled, still arrives).
+ * pause=N first waits N million TSC ticks (a VM that starts printing once a flood has filled
+ * the queue).
  * irq=1 writes them as Linux's 8250 driver does: 16 bytes per THR-empty interrupt (I/O APIC
  * pin 4, level), halting in between; nothing may be lost. */
 #include "guest.h"
@@ -69,6 +71,8 @@ int main(void)
     if (letter_count < 1) fail(EXIT_ASSERT, "name=%s is too long", name);
     for (int i = 0; i < letter_count; ++i) letters[i] = (char)('a' + i % 26);
     letters[letter_count] = 0;
+    u64 pause_ticks = cmdline_number("pause", 0) * 1000000;
+    for (u64 t = rdtsc(); rdtsc() - t < pause_ticks;) pause();
     u64 start = rdtsc();
     int raw = (int)cmdline_number("raw", 0), irq = (int)cmdline_number("irq", 0);
     if (irq && lines > MAX_LINES) fail(EXIT_ASSERT, "irq=1 sends at most %u lines", MAX_LINES);

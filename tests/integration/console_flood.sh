@@ -35,10 +35,10 @@ done
 expect_line "matryoshka: exit status 0"
 
 # 300 KB from the flooder and 40 KB by interrupts, many times their shares of the queue (a third
-# of 48 KiB each).
+# of 48 KiB each); the quiet VM starts printing once the flood is under way.
 quiet_lines=100
 boot share 0 --emulator bochs --cpus 2 "console_flood,name=flood,cmdline=name=flood lines=3000 raw=1" \
-    "console_flood,name=quiet,cmdline=name=quiet lines=$quiet_lines" \
+    "console_flood,name=quiet,cmdline=name=quiet lines=$quiet_lines pause=100" \
     "console_flood,name=irq,cmdline=name=irq lines=$lines irq=1"
 expect_whole_lines quiet "$quiet_lines"
 expect_whole_lines irq "$lines"
