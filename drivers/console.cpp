@@ -22,9 +22,10 @@ Spinlock lock;
 // hypervisor only waits when its text does not fit, and then only until it does.
 //
 // Writer 0 is the hypervisor, writer 1 + i guest i. Guests share all but kHypervisorReserve
-// bytes equally (set_guest_count) and never wait: a line over the guest's share is refused. So
+// bytes equally (set_guest_count); a guest's line over its share is refused, not waited for. So
 // the guests' bytes never exceed the queue minus the reserve, and a guest that prints without
-// pause fills only its own share: the hypervisor and the other guests queue without waiting.
+// pause fills only its own share: the hypervisor and the other guests queue without waiting
+// behind it.
 constexpr size_t kHypervisor = 0;
 SharedByteRing<kSerialQueueBytes, 1 + kMaxGuests> serial_queue;
 uint32_t serial_queue_bytes;  // its size, for poll()'s lock-free look
