@@ -4,7 +4,7 @@
 #include "arch/paging.hpp"
 #include "drivers/fb_text.hpp"
 #include "drivers/serial.hpp"
-#include "lib/byte_ring.hpp"
+#include "lib/shared_byte_ring.hpp"
 #include "lib/spinlock.hpp"
 
 namespace console {
@@ -18,9 +18,16 @@ Spinlock lock;
 
 // Serial output is queued and sent as the UART takes it: at 115200 baud a line of 80 bytes
 // takes ~7 ms, which a guest's console write would otherwise spend inside its VM exit (and any
-// CPU that prints meanwhile, spinning on the lock). 64 KiB holds the whole boot log; a writer
-// only waits when its text does not fit, and then only until it does.
-ByteRing<64 * 1024> serial_queue;
+// CPU that prints meanwhile, spinning on the lock). 64 KiB holds the whole boot log; the
+// hypervisor only waits when its text does not fit, and then only until it does.
+//
+// Writer 0 is the hypervisor, writer 1 + i guest i. Guests share all but kHypervisorReserve
+// bytes equally (set_guest_count); a guest's line over its share is refused, not waited for. So
+// the guests' bytes never exceed the queue minus the reserve, and a guest that prints without
+// pause fills only its own share: the hypervisor and the other guests queue without waiting
+// behind it.
+constexpr size_t kHypervisor = 0;
+SharedByteRing<kSerialQueueBytes, 1 + kMaxGuests> serial_queue;
 uint32_t serial_queue_bytes;  // its size, for poll()'s lock-free look
 
 // Moves queued bytes into the UART until at least `wanted_room` bytes of the queue are free,
@@ -41,17 +48,26 @@ void send_queued(size_t wanted_room)
     __atomic_store_n(&serial_queue_bytes, uint32_t(serial_queue.size()), __ATOMIC_RELAXED);
 }
 
-// A terminal wants "\r\n" for a new line. A text longer than the queue goes in pieces; the lock
-// holds other CPUs' lines back until all of it is in.
-void queue_for_serial(const char* text, size_t length)
+// A terminal wants "\r\n" for a new line.
+size_t serial_length(const char* text, size_t length)
+{
+    size_t bytes = length;
+    for (size_t i = 0; i < length; ++i) bytes += text[i] == '\n';
+    return bytes;
+}
+
+// A text longer than the queue goes in pieces; the lock holds other CPUs' lines back until all
+// of it is in. A guest's text is within its limit (write_for_guest): a wait here is only ever
+// for the hypervisor's own messages beyond the reserve.
+void queue_for_serial(size_t writer, const char* text, size_t length)
 {
     constexpr size_t kPiece = 256;
     while (length) {
         size_t piece = length < kPiece ? length : kPiece;
         send_queued(2 * piece);  // room for the worst case: every byte a '\n'
         for (size_t i = 0; i < piece; ++i) {
-            if (text[i] == '\n') serial_queue.push("\r", 1);
-            serial_queue.push(text + i, 1);
+            if (text[i] == '\n') serial_queue.push(writer, "\r", 1);
+            serial_queue.push(writer, text + i, 1);
         }
         text += piece;
         length -= piece;
@@ -69,9 +85,9 @@ char screen_text[64 * 1024];
 char early[4096];
 size_t early_length = 0;
 
-void emit(const char* text, size_t length)
+void emit(size_t writer, const char* text, size_t length)
 {
-    if (serial_port) queue_for_serial(text, length);
+    if (serial_port) queue_for_serial(writer, text, length);
     if (e9)
         for (size_t i = 0; i < length; ++i) cpu::outb(0xe9, uint8_t(text[i]));
     if (screen_on) {
@@ -144,8 +160,30 @@ Active active()
 void write(const char* text, size_t length)
 {
     SpinlockGuard guard(lock);
-    emit(text, length);
+    emit(kHypervisor, text, length);
     if (serial_port) send_queued(0);
+}
+
+void set_guest_count(size_t count)
+{
+    SpinlockGuard guard(lock);
+    for (size_t guest = 0; guest < count && guest < kMaxGuests; ++guest)
+        serial_queue.set_limit(1 + guest, (serial_queue.capacity() - kHypervisorReserve) / count);
+}
+
+size_t guest_room(size_t guest)
+{
+    SpinlockGuard guard(lock);
+    return serial_queue.room_for(1 + guest);
+}
+
+bool write_for_guest(size_t guest, const char* text, size_t length)
+{
+    SpinlockGuard guard(lock);
+    if (serial_port && !serial_queue.within_limit(1 + guest, serial_length(text, length))) return false;
+    emit(1 + guest, text, length);
+    if (serial_port) send_queued(0);
+    return true;
 }
 
 // A CPU that stopped while holding the lock may have left the queue half updated; its bytes are
@@ -153,7 +191,7 @@ void write(const char* text, size_t length)
 void write_unlocked_if_stuck(const char* text, size_t length)
 {
     bool locked = lock.lock_bounded(10'000'000);
-    emit(text, length);
+    emit(kHypervisor, text, length);
     if (serial_port) send_queued(serial_queue.capacity());
     if (locked) lock.unlock();
 }

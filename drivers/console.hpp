@@ -1,7 +1,8 @@
 // The hypervisor's console: every line goes to each enabled output (serial, port 0xE9, the boot
 // framebuffer). Lines from different CPUs never interleave: output is assembled per call under
 // one lock. Serial output is queued and goes out as the UART takes it (write() sends what the UART
-// takes at once, poll() more): a writer waits for the UART only when the queue is full.
+// takes at once, poll() more): the hypervisor waits for the UART only when the queue is full;
+// each guest has a bounded share of the queue (write_for_guest), so none waits behind another.
 #pragma once
 #include "boot/multiboot2.hpp"
 #include "lib/format.hpp"
@@ -33,6 +34,20 @@ struct Active {
 Active active();
 
 void write(const char* text, size_t length);
+
+// Guests' output: guest i (0 .. kMaxGuests - 1) may have at most its share of the serial queue
+// unsent, so that one that prints without pause never makes the hypervisor or another guest
+// wait for the UART. The shares split all but a reserve for the hypervisor's own messages
+// equally between `count` guests (until this is called, each may fill the queue).
+constexpr size_t kSerialQueueBytes = 64 * 1024, kHypervisorReserve = 16 * 1024;
+constexpr size_t kMaxGuests = 16;
+constexpr size_t kSmallestGuestShare = (kSerialQueueBytes - kHypervisorReserve) / kMaxGuests;
+void set_guest_count(size_t count);
+// The bytes guest `guest` may queue now without waiting (its share's room, at most the queue's).
+size_t guest_room(size_t guest);
+// Writes `text` as write() does, unless its serial form exceeds what is left of the guest's
+// share: then nothing is written, false.
+bool write_for_guest(size_t guest, const char* text, size_t length);
 // Used by fault paths: takes the lock if it can within a bound, and writes regardless; returns
 // once the text has left the machine.
 void write_unlocked_if_stuck(const char* text, size_t length);

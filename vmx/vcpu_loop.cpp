@@ -219,6 +219,12 @@ void block(PerCpu& cpu, Vcpu& vcpu, uint64_t now)
     sched::Scheduler& s = scheduling::scheduler();
     bool halted = vcpu.state == VcpuState::halted;
     vcpu.wake_deadline = halted ? interrupts::next_deadline(vcpu) : kNever;
+    // The UART's THRE interrupt waits for the console queue to drain, which no timer announces:
+    // vCPU 0, which keeps the VM's devices running, looks again as often as the console is fed.
+    if (halted && vcpu.index == 0 && __atomic_load_n(&vcpu.vm->devices.uart_owes_thre, __ATOMIC_ACQUIRE)) {
+        uint64_t console_poll = now + kConsolePollUs * scheduling::ticks_per_us();
+        if (console_poll < vcpu.wake_deadline) vcpu.wake_deadline = console_poll;
+    }
     if (vcpu.wake_deadline < cpu.sleeper_deadline) cpu.sleeper_deadline = vcpu.wake_deadline;
     s.block(vcpu.entity, now);
     // A sender posts (or kicks), then wakes only what it sees blocked (vmx/ipi.cpp,
@@ -263,6 +269,7 @@ void run_slice(PerCpu& cpu, Vcpu& vcpu, uint64_t deadline)
         // Loaded (resident) before the mailbox is drained: see vcpu_switch::load.
         if (!make_current(cpu, vcpu)) return;
         vm_devices::update_timers(*vcpu.vm, cpu::rdtsc());  // may post the PIT's interrupt
+        vm_devices::update_uart(*vcpu.vm);                  // may post the UART's THRE interrupt
         ipi::drain(vcpu);
         take_init_and_sipi(vcpu);
         uint64_t now = cpu::rdtsc();

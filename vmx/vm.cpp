@@ -244,6 +244,7 @@ void create_all(const mb2::BootInfo& boot, FrameAllocator& frames)
         console::info("vm {}: {} RAM at {:#x}, {} vCPU{}, EPT {:#x}: {}", vm->name, Bytes{vm->ram.size},
                       vm->ram_physical, vm->vcpu_count, vm->vcpu_count == 1 ? "" : "s", vm->ept_pointer, leaves);
     }
+    console::set_guest_count(machine_count);  // VM i writes as console guest i (vm_devices)
 }
 
 size_t count() { return machine_count; }
@@ -322,6 +323,10 @@ bool summarize()
         case VmEnd::reboot: console::info("vm {} ended: reboot", vm.name); break;
         case VmEnd::running: console::info("vm {} ended: still running", vm.name); break;
         }
+        const ConsoleLosses& lost = vm.devices.console_losses;
+        if (lost.uart_bytes || lost.lines)
+            console::info("vm {} console: lost {} bytes written to its busy UART, {} lines over its queue share",
+                          vm.name, lost.uart_bytes, lost.lines);
         bool passed = ((vm.end == VmEnd::debug_exit || vm.end == VmEnd::hypercall) && vm.end_value == 0) ||
                       vm.end == VmEnd::power_off;
         all_passed = all_passed && passed;

@@ -16,6 +16,23 @@ namespace {
 
 void print_line(void* context, Str text) { print_guest_line(*static_cast<Vm*>(context), text); }
 
+static_assert(kMaxVms <= console::kMaxGuests, "VM i writes as console guest i");
+// print_guest_line's pieces in the serial queue: "[NAME] " + up to 256 bytes + "\r\n".
+constexpr size_t kGuestPieceBytes = 256;
+constexpr size_t kGuestLineFrame = sizeof "[] \r\n" - 1 + guest_config::kMaxNameLength;
+constexpr size_t kLongestGuestLine = kGuestLineFrame + kGuestPieceBytes;
+static_assert(uart16550::Uart::kLineCapacity <= kGuestPieceBytes, "a UART line is one console line");
+// What the UART's bytes can add to the queue once it reported THR empty: its FIFO's worth may
+// complete the line it holds and as many lines of their own.
+constexpr size_t kUartBurstBytes = kLongestGuestLine + uart16550::Uart::kFifoSize * (kGuestLineFrame + 1);
+static_assert(kUartBurstBytes <= console::kSmallestGuestShare, "the UART must be able to report THR empty");
+
+// The UART's transmitter is busy while the VM's share of the console queue could not take a
+// FIFO's worth: the lines it completes always fit, and the guest waits on its own time (polling
+// LSR, or for the THRE interrupt) instead of in its VM exits for the physical UART.
+bool uart_ready(void* context) { return console::guest_room(static_cast<Vm*>(context)->index) >= kUartBurstBytes; }
+void uart_lost(void* context) { __atomic_fetch_add(&static_cast<Vm*>(context)->devices.console_losses.uart_bytes, 1, __ATOMIC_RELAXED); }
+
 constexpr unsigned kPitIrq = 0, kUartIrq = 4;
 constexpr unsigned kPitGsi = 2;  // the MADT's override of ISA IRQ 0
 
@@ -51,11 +68,17 @@ void deliver(void* context, const ioapic::Message& message) { ipi::deliver_messa
 
 // The UART's and the PIT's ports go through the VM so that the interrupt line and the timer
 // deadline follow what the guest did.
+void uart_changed(Vm& vm)
+{
+    set_isa_irq(vm, kUartIrq, vm.devices.uart.irq_level());
+    __atomic_store_n(&vm.devices.uart_owes_thre, vm.devices.uart.owes_thre(), __ATOMIC_RELEASE);
+}
+
 uint32_t uart_in(void* context, uint16_t port, uint8_t size)
 {
     Vm& vm = *static_cast<Vm*>(context);
     uint32_t value = vm.devices.uart.handler().in(&vm.devices.uart, port, size);
-    set_isa_irq(vm, kUartIrq, vm.devices.uart.irq_level());
+    uart_changed(vm);
     return value;
 }
 
@@ -63,7 +86,7 @@ void uart_out(void* context, uint16_t port, uint8_t size, uint32_t value)
 {
     Vm& vm = *static_cast<Vm*>(context);
     vm.devices.uart.handler().out(&vm.devices.uart, port, size, value);
-    set_isa_irq(vm, kUartIrq, vm.devices.uart.irq_level());
+    uart_changed(vm);
 }
 
 void rearm_timer(Vm& vm)
@@ -124,7 +147,7 @@ void console_out(void* context, uint16_t, uint8_t size, uint32_t value)
 void init(Vm& vm)
 {
     VmDevices& d = vm.devices;
-    d.uart = uart16550::Uart(uart16550::Output{nullptr, print_line, &vm});
+    d.uart = uart16550::Uart(uart16550::Output{nullptr, print_line, &vm, uart_ready, uart_lost});
     d.debug_exit = debug_exit::DebugExit(debug_exit::Sink{debug_exit_written, &vm});
     d.cmos = cmos_rtc::CmosRtc(cmos_rtc::TimeSource{now_ns, nullptr},
                                cmos_rtc::Config{vm.ram.size, 0, uint16_t(vm.vcpu_count)});
@@ -164,10 +187,12 @@ void reset(Vm& vm)
 {
     flush(vm);
     cmos_rtc::CmosRtc cmos = vm.devices.cmos;
+    ConsoleLosses losses = vm.devices.console_losses;  // the end-of-run summary counts every run
     vm.devices.~VmDevices();
     new (&vm.devices) VmDevices();
     init(vm);
     vm.devices.cmos = cmos;
+    vm.devices.console_losses = losses;
 }
 
 void set_isa_irq(Vm& vm, unsigned irq, bool level)
@@ -189,9 +214,17 @@ void update_timers(Vm& vm, uint64_t now)
     rearm_timer(vm);
 }
 
-void print_guest_line(const Vm& vm, Str text)
+void update_uart(Vm& vm)
 {
-    char safe[256];
+    if (!__atomic_load_n(&vm.devices.uart_owes_thre, __ATOMIC_ACQUIRE)) return;
+    SpinlockGuard guard(vm.devices_lock);
+    vm.devices.uart.transmitter_ready();
+    uart_changed(vm);
+}
+
+void print_guest_line(Vm& vm, Str text)
+{
+    char safe[kGuestPieceBytes];
     size_t done = 0;
     do {  // a longer line comes out as several
         size_t length = text.size - done < sizeof safe ? text.size - done : sizeof safe;
@@ -199,7 +232,10 @@ void print_guest_line(const Vm& vm, Str text)
             char c = text[done + i];
             safe[i] = (c == '\t' || (c >= 0x20 && c <= 0x7e)) ? c : '?';
         }
-        console::print_line("[", "{}] {}", vm.name, Str(safe, length));
+        char line[kLongestGuestLine];  // it holds "\n" where the queue has "\r\n": room for the NUL
+        size_t line_length = format_to(line, sizeof line, "[{}] {}\n", vm.name, Str(safe, length));
+        if (!console::write_for_guest(vm.index, line, line_length))
+            __atomic_fetch_add(&vm.devices.console_losses.lines, 1, __ATOMIC_RELAXED);
         done += length;
     } while (done < text.size);
 }

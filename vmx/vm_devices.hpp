@@ -47,6 +47,13 @@ struct DebugConsole {
     size_t length;
 };
 
+// Console output the VM lost because it printed faster than its share of the console queue
+// drains (console::write_for_guest): reported at the end of the run.
+struct ConsoleLosses {
+    uint64_t uart_bytes;  // written to THR while the UART read busy
+    uint64_t lines;       // over the share when complete (port 0xE9, the console hypercall)
+};
+
 struct VmDevices {
     VmDevices()
         : uart(uart16550::Output{}), debug_exit(debug_exit::Sink{}), cmos(cmos_rtc::TimeSource{}, cmos_rtc::Config{}),
@@ -70,6 +77,8 @@ struct VmDevices {
     kbc_reset::KbcReset kbc;
     DebugConsole console{};
     uint64_t timer_deadline = ~0ull;  // TSC of PIT counter 0's next interrupt; read without the lock
+    bool uart_owes_thre = false;      // the UART's owes_thre(), read without the lock
+    ConsoleLosses console_losses{};
 };
 
 namespace vm_devices {
@@ -83,6 +92,9 @@ void reset(Vm& vm);
 // Raises PIT counter 0's interrupt if it is due at `now` (TSC) and rearms timer_deadline. Takes
 // the VM's devices lock.
 void update_timers(Vm& vm, uint64_t now);
+// Raises the UART's THRE interrupt once the VM's share of the console queue has room again, if
+// the guest is waiting for it (uart_owes_thre). Takes the VM's devices lock then.
+void update_uart(Vm& vm);
 // The level of ISA IRQ line `irq` (0-15), to the 8259 pair and the I/O APIC. Caller holds the
 // devices lock.
 void set_isa_irq(Vm& vm, unsigned irq, bool level);
@@ -90,6 +102,7 @@ void set_isa_irq(Vm& vm, unsigned irq, bool level);
 void flush(Vm& vm);
 // One line of the VM's console output as `[NAME] text`. Control characters and bytes above 0x7e
 // become '?': a guest must not drive the operator's terminal with escape sequences.
-void print_guest_line(const Vm& vm, Str text);
+// A line over the VM's share of the console queue is lost and counted in console_losses.
+void print_guest_line(Vm& vm, Str text);
 
 }  // namespace vm_devices

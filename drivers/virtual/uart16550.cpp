@@ -79,8 +79,9 @@ uint8_t Uart::read(uint8_t offset)
     case kMcr:
         return mcr_;
     case kLsr: {
-        // Output is immediate: THRE and TEMT always set. Reading clears the error bits.
-        uint8_t lsr = uint8_t((rx_count_ ? kLsrDr : 0) | lsr_errors_ | kLsrThre | kLsrTemt);
+        // Output is immediate: THRE and TEMT set unless the line is busy. Reading clears the
+        // error bits.
+        uint8_t lsr = uint8_t((rx_count_ ? kLsrDr : 0) | lsr_errors_ | (transmitter_busy() ? 0 : kLsrThre | kLsrTemt));
         lsr_errors_ = 0;
         return lsr;
     }
@@ -109,7 +110,7 @@ void Uart::write(uint8_t offset, uint8_t value)
         uint8_t old = ier_;
         ier_ = value & 0x0f;
         // Enabling the THRE interrupt while THR is empty raises it at once.
-        if ((ier_ & kIerThre) && !(old & kIerThre)) thre_pending_ = true;
+        if ((ier_ & kIerThre) && !(old & kIerThre)) raise_thre();
         return;
     }
     case kIirFcr:
@@ -134,8 +135,36 @@ void Uart::write(uint8_t offset, uint8_t value)
     }
 }
 
+// In loopback the transmitter feeds the receiver, not the line: never busy. While it is not,
+// THR is empty and the guest may fill the FIFO.
+bool Uart::transmitter_busy()
+{
+    bool busy = !(mcr_ & kMcrLoop) && output_.ready && !output_.ready(output_.context);
+    if (!busy) transmit_room_ = fifo_enabled() ? kFifoSize : 1;
+    return busy;
+}
+
+// THR is empty unless the transmitter is busy; then the interrupt comes once it is not
+// (transmitter_ready).
+void Uart::raise_thre()
+{
+    thre_owed_ = transmitter_busy();
+    thre_pending_ = !thre_owed_;
+}
+
+void Uart::transmitter_ready()
+{
+    if (thre_owed_) raise_thre();
+}
+
 void Uart::transmit(uint8_t value)
 {
+    if (transmitter_busy() && !transmit_room_) {
+        if (output_.lost) output_.lost(output_.context);
+        raise_thre();  // the write cleared a pending THRE interrupt; it comes when THR empties
+        return;
+    }
+    --transmit_room_;
     if (mcr_ & kMcrLoop) {
         push_rx(value);  // loopback: transmitter output feeds the receiver
     } else {
@@ -147,7 +176,7 @@ void Uart::transmit(uint8_t value)
             line_[line_length_++] = char(value);
         }
     }
-    thre_pending_ = true;  // THR is empty again at once
+    raise_thre();  // THR is empty again at once
 }
 
 bool Uart::receive(uint8_t byte)

@@ -1,6 +1,11 @@
 // A 16550A UART as the guest sees it at COM1 (PC16550D data sheet). Output is immediate (THR and
-// the transmitter are always empty again by the time the guest looks), so polled drivers never
-// wait. Transmitted bytes go to the `byte` callback and, cut into lines, to the `line` callback.
+// the transmitter are empty again by the time the guest looks) while the line behind it takes
+// bytes (the `ready` callback); when it does not, the transmitter reads busy (LSR THRE and TEMT
+// clear) and the THRE interrupt waits: a polled driver waits on its own time. Once the guest saw
+// THR empty it may write a FIFO's worth (16 bytes, 1 without FIFO), as drivers do on a THRE
+// interrupt; a byte beyond that while busy is lost, as one written to a full transmitter FIFO
+// (the data sheet has no transmit overrun flag), and reported to `lost`.
+// Transmitted bytes go to the `byte` callback and, cut into lines, to the `line` callback.
 //
 // Not modelled: baud timing (the divisor latch is stored and read back, nothing else), the word
 // length (all 8 bits go out, as with QEMU, so a kernel that never programs LCR still prints),
@@ -22,6 +27,9 @@ struct Output {
     // one, and what is left at flush(). '\r' is dropped. The view lives for the call. May be null.
     void (*line)(void* context, Str text);
     void* context;
+    // The line takes kFifoSize bytes now: the transmitter reads empty (null: always).
+    bool (*ready)(void* context) = nullptr;
+    void (*lost)(void* context) = nullptr;  // a byte written while the transmitter was busy; may be null
 };
 
 // Register offsets (data sheet Table II).
@@ -62,8 +70,17 @@ public:
     // Hands the partial line (if any) to `line`: at VM end.
     void flush();
 
+    // The transmitter was busy when it last emptied THR (or when the guest enabled the THRE
+    // interrupt), so the THRE interrupt waits for it: call transmitter_ready() once `ready` may
+    // have changed.
+    bool owes_thre() const { return thre_owed_; }
+    // Raises the owed THRE interrupt if the line takes bytes now.
+    void transmitter_ready();
+
 private:
     uint8_t iir() const;
+    bool transmitter_busy();
+    void raise_thre();
     void transmit(uint8_t value);
     bool push_rx(uint8_t value);
     void emit_line();
@@ -82,6 +99,8 @@ private:
     uint8_t lsr_errors_ = 0;      // OE (PE, FE, BI never occur)
     uint8_t msr_ = 0;             // bits 7:4 input lines, 3:0 deltas
     bool thre_pending_ = false;   // the THRE interrupt, until IIR read or THR write
+    bool thre_owed_ = false;      // THR emptied (or the interrupt was enabled) while busy
+    size_t transmit_room_ = 0;    // bytes the guest may write since it last could see THR empty
     uint8_t rbr_ = 0;             // the last byte read out, returned again when empty
     uint8_t rx_[kFifoSize] = {};
     size_t rx_head_ = 0, rx_count_ = 0;

@@ -176,6 +176,111 @@ TEST(Vuart, ThreInterruptRules)
     EXPECT_FALSE(f.uart.interrupt_pending());
 }
 
+// A line that takes `room` more bytes, counting the bytes lost once it is full.
+struct BusyLine {
+    Sink sink;
+    int room = 100;
+    int lost = 0;
+    static bool is_ready(void* c) { return static_cast<BusyLine*>(c)->room > 0; }
+    static void byte(void* c, uint8_t v)
+    {
+        --static_cast<BusyLine*>(c)->room;
+        static_cast<BusyLine*>(c)->sink.bytes.push_back(char(v));
+    }
+    static void line(void* c, Str s) { static_cast<BusyLine*>(c)->sink.lines.emplace_back(s.data, s.size); }
+    static void count_lost(void* c) { ++static_cast<BusyLine*>(c)->lost; }
+    Uart uart{Output{&byte, &line, this, &is_ready, &count_lost}};
+};
+
+TEST(Vuart, ABusyLineClearsThreAndTemt)
+{
+    BusyLine l;
+    l.room = 0;
+    EXPECT_EQ(l.uart.read(kLsr), 0);
+    l.uart.receive('r');
+    EXPECT_EQ(l.uart.read(kLsr), kLsrDr);
+    l.room = 100;
+    EXPECT_EQ(l.uart.read(kLsr), kLsrDr | kLsrThre | kLsrTemt);
+}
+
+TEST(Vuart, AByteWrittenWhileBusyIsLostAndReported)
+{
+    BusyLine l;
+    l.room = 1;
+    l.uart.write(kRbrThr, 'a');  // the line's last byte for now: THR does not empty again
+    l.uart.write(kRbrThr, 'b');
+    l.uart.write(kRbrThr, '\n');
+    l.room = 100;
+    l.uart.write(kRbrThr, 'c');
+    l.uart.write(kRbrThr, '\n');
+    EXPECT_EQ(l.sink.bytes, "ac\n");
+    EXPECT_EQ(l.sink.lines, (Lines{"ac"}));
+    EXPECT_EQ(l.lost, 2);
+}
+
+TEST(Vuart, ThreGrantsAFullFifoEvenIfTheLineFillsMeanwhile)
+{
+    BusyLine l;
+    l.uart.write(kIirFcr, 0x01);  // FIFO on
+    l.room = 1;
+    ASSERT_EQ(l.uart.read(kLsr), kLsrThre | kLsrTemt);
+    for (int i = 0; i < 17; ++i) l.uart.write(kRbrThr, uint8_t('a' + i));
+    EXPECT_EQ(l.sink.bytes, "abcdefghijklmnop");
+    EXPECT_EQ(l.lost, 1);
+    EXPECT_EQ(l.uart.read(kLsr), 0);
+}
+
+TEST(Vuart, WithoutFifoThreGrantsOneByte)
+{
+    BusyLine l;
+    l.room = 1;
+    ASSERT_EQ(l.uart.read(kLsr), kLsrThre | kLsrTemt);
+    l.uart.write(kRbrThr, 'a');
+    l.uart.write(kRbrThr, 'b');
+    EXPECT_EQ(l.sink.bytes, "a");
+    EXPECT_EQ(l.lost, 1);
+}
+
+TEST(Vuart, LoopbackIsNeverBusy)
+{
+    BusyLine l;
+    l.room = 0;
+    l.uart.write(kMcr, 0x10);
+    EXPECT_EQ(l.uart.read(kLsr), kLsrThre | kLsrTemt);
+    l.uart.write(kRbrThr, 'x');
+    EXPECT_EQ(l.uart.read(kRbrThr), 'x');
+    EXPECT_EQ(l.lost, 0);
+}
+
+TEST(Vuart, TheThreInterruptWaitsForTheLine)
+{
+    BusyLine l;
+    l.uart.write(kIer, 0x02);
+    EXPECT_EQ(l.uart.read(kIirFcr), kIirThre);
+    l.room = 1;  // the byte below is the last the line takes for now
+    l.uart.write(kRbrThr, 'x');
+    EXPECT_FALSE(l.uart.interrupt_pending());
+    EXPECT_TRUE(l.uart.owes_thre());
+    l.uart.transmitter_ready();  // still busy: nothing
+    EXPECT_FALSE(l.uart.interrupt_pending());
+    l.room = 100;
+    l.uart.transmitter_ready();
+    EXPECT_FALSE(l.uart.owes_thre());
+    EXPECT_EQ(l.uart.read(kIirFcr), kIirThre);
+    EXPECT_EQ(l.sink.bytes, "x");
+}
+
+TEST(Vuart, EnablingThreWhileBusyRaisesItOnceTheLineIsReady)
+{
+    BusyLine l;
+    l.room = 0;
+    l.uart.write(kIer, 0x02);
+    EXPECT_FALSE(l.uart.interrupt_pending());
+    l.room = 100;
+    l.uart.transmitter_ready();
+    EXPECT_EQ(l.uart.read(kIirFcr), kIirThre);
+}
+
 TEST(Vuart, IirReportsTheHighestPrioritySource)
 {
     Fixture f;
