@@ -28,7 +28,7 @@ bool on_pause_loop(Scheduler& s, Entity& e, Ticks now)
     Entity* holder = likely_lock_holder(s, e, [&](const Entity& x) { return !x.spinning && queued(x); });
     if (holder && s.directed_yield(e, *holder, now)) return true;
     if (credit::pause_loop_yield(s, e, now)) return true;
-    Entity* waiter = likely_lock_holder(s, e, queued);
+    Entity* waiter = likely_lock_holder(s, e, [&](const Entity& x) { return x.spinning && queued(x); });
     return waiter && s.directed_yield(e, *waiter, now);
 }
 
