@@ -15,9 +15,6 @@ TEST("lapic_timer_hlt");
 
 #define TIMER_VECTOR 0x40
 #define SPURIOUS_VECTOR 0xff
-#define LVT_MASKED (1u << 16)
-#define LVT_PERIODIC (1u << 17)
-#define LVT_TSC_DEADLINE (2u << 17)
 #define GUARD_TICKS 2000000000ull /* TSC ticks before "never came" */
 
 static volatile u32 ticks, spurious;

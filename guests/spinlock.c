@@ -12,16 +12,21 @@
  *   ncs=N       loop iterations outside it (default 400, ~2000 instructions)
  *   hint=1      before each acquisition, the preemption-hint hypercall (VMCALL
  *               RAX=0x4d480002, RBX=50 us); its result (the microseconds granted) is ignored
- *   delay=K     the BSP waits K thousand TSC ticks before it starts the APs (default 0): moves
- *               the VM's start against the others', so that repeated runs sample other phases
+ *   skew=K      each vCPU, once online, sleeps (HLT until a TSC-deadline timer) until an instant
+ *               of its own within the next K thousand TSC ticks before its loop starts (default
+ *               500: one 10 ms slice of Bochs's 50 MHz TSC; 0: at once)
+ *   seed=S      picks those instants (default 1): runs with other seeds sample other orders
  *   warmup=M    million TSC ticks from the last AP coming up to the start of the measured
  *               window (default 10, twenty 10 ms slices)
  *
- * Every vCPU starts taking the lock the moment it is online, as a kernel's CPUs start working,
- * not on a common start signal. A start in lock step is a state no real guest is in, and a
- * noise-free emulator keeps it: under round-robin some phases then never convoy for a whole run
- * (tools/schedsim: 50 us of start skew is enough to convoy, sched/README.md "Start in lock
- * step"). The window opens once the start is over, so the figure is the steady state.
+ * The vCPUs start their loops at scattered instants (skew=), as threads that a kernel starts
+ * over time, not on a common signal. The instant a vCPU first wants its physical CPU fixes where
+ * it sits in a host scheduler's queues and where that CPU's slices begin, and an emulator without
+ * timer noise keeps both for the whole run. Started as the APs come up, one after the other, each
+ * VM's vCPUs queue next to each other, and round-robin then runs all of a VM's vCPUs together at
+ * regular intervals: co-scheduling by accident, which no real machine keeps up (sched/README.md,
+ * "The start decides round-robin"). The window opens once the start is over, so the figure is
+ * the steady state.
  *
  * The critical section adds the shared counter's value to each word of a shared array and then
  * increments the counter: two holders at once would lose updates, which the final check finds
@@ -57,9 +62,9 @@ static struct {
 } __attribute__((aligned(64))) per_cpu[SMP_MAX_CPUS];
 
 static volatile u32 stop, reported;
-static u64 online_tsc, start_tsc, duration_ticks, warmup_ticks, delay_ticks;
+static u64 online_tsc, start_tsc, duration_ticks, warmup_ticks;
 static u32 served_at_start, window_open;
-static u32 cs_iterations, ncs_iterations, hint;
+static u32 cs_iterations, ncs_iterations, hint, skew_ticks, seed;
 
 static void lock_acquire(void)
 {
@@ -105,10 +110,24 @@ static void keep_time(void)
     }
 }
 
+/* vCPU `cpu`'s start offset in [0, skew_ticks]: a hash of the seed and the index (MurmurHash3's
+ * 32-bit finalizer), so that every vCPU and every seed gets its own. */
+static u32 start_offset(u32 cpu)
+{
+    u32 h = seed * 0x9e3779b9u + cpu * 0x85ebca6bu;
+    h ^= h >> 16;
+    h *= 0x85ebca6bu;
+    h ^= h >> 13;
+    h *= 0xc2b2ae35u;
+    h ^= h >> 16;
+    return skew_ticks ? h % (skew_ticks + 1) : 0;
+}
+
 /* The loop of every vCPU; the BSP's also keeps the time. */
 static void worker(u32 cpu, int is_bsp)
 {
     u32 n = 0, x = cpu;
+    if (skew_ticks) smp_sleep_until(rdtsc() + start_offset(cpu));
     while (!stop) {
         lock_acquire();
         critical_section();
@@ -143,11 +162,16 @@ int main(void)
     cs_iterations = (u32)cmdline_number("cs", 24);
     ncs_iterations = (u32)cmdline_number("ncs", 400);
     hint = cmdline_number("hint", 0) != 0;
-    delay_ticks = cmdline_number("delay", 0) * 1000;
+    skew_ticks = (u32)cmdline_number("skew", 500) * 1000;
+    seed = (u32)cmdline_number("seed", 1);
     warmup_ticks = cmdline_number("warmup", 10) * 1000000;
     if (hint && !under_matryoshka()) {
         note("hint=1 ignored: VMCALL is #UD outside VMX non-root");
         hint = 0;
+    }
+    if (skew_ticks && !(cpuid(1, 0).ecx & CPUID1_ECX_TSC_DEADLINE)) {
+        note("skew ignored: no TSC-deadline timer (CPUID.1:ECX[24]) to sleep on");
+        skew_ticks = 0;
     }
 
     u32 ids[SMP_MAX_CPUS];
@@ -161,10 +185,9 @@ int main(void)
     u32 bsp = 0;
     while (bsp < n && ids[bsp] != smp_bsp_id) ++bsp;
     if (bsp == n) fail(EXIT_ASSERT, "the BSP's APIC ID %u is not in the MADT", smp_bsp_id);
-    printf("SPINLOCK config vcpus=%u duration=%llu warmup=%llu cs=%u ncs=%u hint=%u delay=%llu\n", n,
-           duration_ticks, warmup_ticks, cs_iterations, ncs_iterations, hint, delay_ticks);
+    printf("SPINLOCK config vcpus=%u duration=%llu warmup=%llu cs=%u ncs=%u hint=%u skew=%u seed=%u\n", n,
+           duration_ticks, warmup_ticks, cs_iterations, ncs_iterations, hint, skew_ticks, seed);
 
-    for (u64 begin = rdtsc(); rdtsc() - begin < delay_ticks;) pause();
     u32 online = smp_start_aps(ids, n, ap_main);
     if (online < n - 1) {
         console_lock();

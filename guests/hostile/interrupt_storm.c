@@ -23,9 +23,6 @@ TEST("interrupt_storm");
 #define ICR_HIGH 0x310
 #define ICR_SELF (1u << 18)
 #define ICR_ASSERT (1u << 14)
-#define LVT_PERIODIC (1u << 17)
-#define LVT_TSC_DEADLINE (2u << 17)
-#define LVT_MASKED (1u << 16)
 #define MIN_INTERRUPTS 100 /* "many": far more than a few slices' worth of a broken storm */
 
 static volatile u32 timer_count, deadline_count, ipi_count;

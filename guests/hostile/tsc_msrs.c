@@ -15,8 +15,6 @@ TEST("tsc_msrs");
 #define MSR_TSC_ADJUST 0x3b
 #define TIMER_VECTOR 0x40
 #define SPURIOUS_VECTOR 0xff
-#define LVT_MASKED (1u << 16)
-#define LVT_TSC_DEADLINE (2u << 17)
 #define WAIT_TICKS 200000000ull   /* a bounded wait for an interrupt, in TSC ticks */
 #define SHORT_WAIT 2000000ull     /* the deadlines below lie this far ahead */
 

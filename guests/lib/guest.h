@@ -226,6 +226,10 @@ enum {
     LAPIC_LVT_ERROR = 0x370, LAPIC_TIMER_INIT = 0x380, LAPIC_TIMER_CURRENT = 0x390,
     LAPIC_TIMER_DIVIDE = 0x3e0,
 };
+/* LVT timer modes and mask (SDM Vol. 3A 11.5.1). */
+#define LVT_MASKED (1u << 16)
+#define LVT_PERIODIC (1u << 17)
+#define LVT_TSC_DEADLINE (2u << 17)
 static inline u32 lapic_read(u32 reg) { return mmio_read32(LAPIC_BASE + reg); }
 static inline void lapic_write(u32 reg, u32 v) { mmio_write32(LAPIC_BASE + reg, v); }
 static inline u32 lapic_id(void) { return lapic_read(LAPIC_ID) >> 24; }
@@ -233,6 +237,7 @@ static inline u32 lapic_id(void) { return lapic_read(LAPIC_ID) >> 24; }
 /* ---- several CPUs (smp.c, trampoline smp.asm) ------------------------------------------------- */
 #define SMP_MAX_CPUS 32
 #define SMP_TIMER_VECTOR 0x40    /* the BSP's one-shot clock */
+#define SMP_DEADLINE_VECTOR 0x41 /* any CPU's TSC-deadline wake-up (smp_sleep_until) */
 #define SMP_SPURIOUS_VECTOR 0xff
 /* An ACPI table with a valid checksum, found as on a PC BIOS (RSDP in the EBDA or
  * 0xE0000-0xFFFFF, RSDT); 0 when there is none. */
@@ -253,6 +258,10 @@ extern u32 smp_bsp_id;
 extern u32 smp_timer_per_ms; /* timer counts per millisecond, an upper bound of the real rate */
 extern volatile u32 smp_spurious;
 void smp_delay_us(u32 us); /* the BSP sleeps (HLT) at least `us` */
+/* This CPU, whichever it is, sleeps (HLT) until the TSC reaches `tsc`, woken by its LAPIC timer
+ * in TSC-deadline mode (put back as it was afterwards); returns with IF=0. Returns 0 at once when
+ * the CPU has no TSC-deadline mode (CPUID.1:ECX[24]). Needs smp_init. */
+int smp_sleep_until(u64 tsc);
 /* The BSP sleeps in 1 ms timer slices until *counter >= target, at most `ms` slices. */
 int smp_wait_count(volatile u32 *counter, u32 target, u32 ms);
 /* Starts every CPU of apic_ids[0..n) but the BSP with INIT-SIPI-SIPI; each prints `cpu ID up`,

@@ -99,9 +99,16 @@ static void spurious_handler(struct frame *f)
     __atomic_fetch_add(&smp_spurious, 1, __ATOMIC_SEQ_CST); /* no EOI for the spurious vector */
 }
 
+static void deadline_handler(struct frame *f)
+{
+    (void)f;
+    lapic_write(LAPIC_EOI, 0);
+}
+
 void smp_init(void)
 {
     set_handler(SMP_TIMER_VECTOR, timer_handler);
+    set_handler(SMP_DEADLINE_VECTOR, deadline_handler);
     set_handler(SMP_SPURIOUS_VECTOR, spurious_handler);
     lapic_write(LAPIC_SVR, 0x100 | SMP_SPURIOUS_VECTOR); /* software enable */
     lapic_write(LAPIC_TPR, 0);
@@ -151,6 +158,25 @@ static void delay_counts(u32 counts)
 }
 
 void smp_delay_us(u32 us) { delay_counts((u32)(((u64)smp_timer_per_ms * us + 999) / 1000)); }
+
+int smp_sleep_until(u64 tsc)
+{
+    if (!(cpuid(1, 0).ecx & CPUID1_ECX_TSC_DEADLINE)) return 0;
+    u32 lvt = lapic_read(LAPIC_LVT_TIMER);
+    cli();
+    lapic_write(LAPIC_LVT_TIMER, SMP_DEADLINE_VECTOR | LVT_TSC_DEADLINE);
+    /* SDM Vol. 3A 11.5.4.1: an MFENCE orders the LVT write before the MSR write. */
+    __asm__ volatile("mfence" ::: "memory");
+    wrmsr(MSR_TSC_DEADLINE, tsc);
+    /* A deadline already past fires at once; any other interrupt just ends one HLT. */
+    while (rdtsc() < tsc) {
+        sti_hlt();
+        cli();
+    }
+    wrmsr(MSR_TSC_DEADLINE, 0);
+    lapic_write(LAPIC_LVT_TIMER, lvt);
+    return 1;
+}
 
 int smp_wait_count(volatile u32 *counter, u32 target, u32 ms)
 {

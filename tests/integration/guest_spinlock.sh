@@ -5,7 +5,7 @@
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
 boot 4on2 0 --emulator bochs --cpus 2 "spinlock,vcpus=4,cmdline=duration=20"
-expect_line "[spinlock] SPINLOCK config vcpus=4 duration=20000000 warmup=10000000 cs=24 ncs=400 hint=0 delay=0"
+expect_line "[spinlock] SPINLOCK config vcpus=4 duration=20000000 warmup=10000000 cs=24 ncs=400 hint=0 skew=500000 seed=1"
 for cpu in 1 2 3; do
     expect_line "[spinlock] cpu $cpu up"
 done
