@@ -19,14 +19,14 @@
  *   warmup=M    million TSC ticks from the last AP coming up to the start of the measured
  *               window (default 10, twenty 10 ms slices)
  *
- * The vCPUs start their loops at scattered instants (skew=), as threads that a kernel starts
- * over time, not on a common signal. The instant a vCPU first wants its physical CPU fixes where
- * it sits in a host scheduler's queues and where that CPU's slices begin, and an emulator without
- * timer noise keeps both for the whole run. Started as the APs come up, one after the other, each
- * VM's vCPUs queue next to each other, and round-robin then runs all of a VM's vCPUs together at
- * regular intervals: co-scheduling by accident, which no real machine keeps up (sched/README.md,
- * "The start decides round-robin"). The window opens once the start is over, so the figure is
- * the steady state.
+ * The vCPUs start their loops at scattered instants (skew=), as threads a kernel starts over
+ * time. When each vCPU first wants a physical CPU decides where it sits in the host scheduler's
+ * queues and where that CPU's slices begin, and an emulator without timer noise keeps both for
+ * the whole run: under round-robin a run either convoys throughout or keeps a VM's vCPUs running
+ * together much of the time (co-scheduling by accident) throughout. With every vCPU starting
+ * the moment it was online, 4 of 5 starts landed in the second state (sched/README.md, "The
+ * start decides round-robin"). The window opens once the start is over, so the figure is the
+ * steady state.
  *
  * The critical section adds the shared counter's value to each word of a shared array and then
  * increments the counter: two holders at once would lose updates, which the final check finds
