@@ -14,7 +14,7 @@
  *               RAX=0x4d480002, RBX=50 us); its result (the microseconds granted) is ignored
  *   skew=K      each vCPU, once online, sleeps (HLT until a TSC-deadline timer) until an instant
  *               of its own within the next K thousand TSC ticks before its loop starts (default
- *               500: one 10 ms slice of Bochs's 50 MHz TSC; 0: at once)
+ *               500: one 10 ms slice of Bochs's 50 MHz TSC; 0: at once; at most 4000000)
  *   seed=S      picks those instants (default 1): runs with other seeds sample other orders
  *   warmup=M    million TSC ticks from the last AP coming up to the start of the measured
  *               window (default 10, twenty 10 ms slices)
@@ -162,7 +162,9 @@ int main(void)
     cs_iterations = (u32)cmdline_number("cs", 24);
     ncs_iterations = (u32)cmdline_number("ncs", 400);
     hint = cmdline_number("hint", 0) != 0;
-    skew_ticks = (u32)cmdline_number("skew", 500) * 1000;
+    u64 skew = cmdline_number("skew", 500);
+    if (skew > 4000000) fail(EXIT_ASSERT, "skew=%llu: at most 4000000 (thousand ticks)", skew);
+    skew_ticks = (u32)skew * 1000;
     seed = (u32)cmdline_number("seed", 1);
     warmup_ticks = cmdline_number("warmup", 10) * 1000000;
     if (hint && !under_matryoshka()) {

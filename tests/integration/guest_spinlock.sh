@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The lock-holder-preemption benchmark guest: four vCPUs on two physical CPUs take one ticket lock
 # with interrupts off, so lock holders and waiters get preempted; every vCPU must make progress,
-# the critical section's data must come out whole and the VM must end with debug-exit 0.
+# the critical section's data must come out whole and the VM must end with debug-exit 0. A start
+# window too large for the guest's arithmetic is refused with a clear line, not wrapped round.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
 boot 4on2 0 --emulator bochs --cpus 2 "spinlock,vcpus=4,cmdline=duration=20"
@@ -17,4 +18,8 @@ expect_line "[spinlock] SPINLOCK integrity ok"
 expect_line "[spinlock] PASS spinlock"
 expect_line "matryoshka: vm spinlock ended: debug-exit 0"
 expect_line "matryoshka: exit status 0"
+
+boot badskew 1 --emulator bochs --cpus 1 "spinlock,vcpus=1,cmdline=skew=5000000"
+expect_line "[spinlock] FAIL spinlock: skew=5000000: at most 4000000 (thousand ticks)"
+expect_line "matryoshka: vm spinlock ended: debug-exit 3"
 pass
