@@ -120,7 +120,7 @@ static u32 start_offset(u32 cpu)
     h ^= h >> 13;
     h *= 0xc2b2ae35u;
     h ^= h >> 16;
-    return skew_ticks ? h % (skew_ticks + 1) : 0;
+    return h % (skew_ticks + 1);
 }
 
 /* The loop of every vCPU; the BSP's also keeps the time. */
