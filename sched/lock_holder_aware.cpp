@@ -19,8 +19,9 @@ namespace {
 // 3x, one start phase in five: one VM at 0.23 of its share with 3,700-4,700 such yields per vCPU
 // and no preemption), where credit's yield breaks the convoy up. Only when nobody else wants the
 // pCPU does the spinner pull its oldest spinning sibling over, the likeliest next ticket holder:
-// spinning on would stall the VM until a slice ends elsewhere (Bochs, lock always contended, 2x:
-// a mean of 727 against 1876 of a fair 2390, sched/README.md).
+// spinning on would stall the VM until a slice ends elsewhere (Bochs, lock always contended, 2x,
+// of a fair 2390: 871 without it against 1174 with it over scattered starts, still below credit's
+// 2300; sched/README.md).
 bool on_pause_loop(Scheduler& s, Entity& e, Ticks now)
 {
     credit::sync(s, now, kNoPcpu);
